@@ -1,0 +1,157 @@
+# ringtracker - top-level Makefile.
+#
+# Out-of-tree builds in build/<variant>/ (release, debug, asan, ubsan) with
+# automatic header dependencies. `make` builds the release server and leaves
+# it at build/ringtracker.
+#
+#   make            build/ringtracker (release, jemalloc)
+#   make run        install missing packages, build, run with the defaults
+#   make test       install, build, run unit + integration tests, then the
+#                   same suites under ASan+UBSan, then the fuzzers briefly
+#   make fuzz       build the libFuzzer harnesses and run each FUZZ_SECONDS
+#   make bench      benchmarks (see bench/)
+#   make format     clang-format every source file
+#   make clean
+
+VARIANT ?= release
+FUZZ_SECONDS ?= 30
+# Extra flags for the server under `make run`, e.g. RUN_ARGS="-c my.ini".
+RUN_ARGS ?=
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+PKGS := liburing libsodium inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -lsodium -linih)
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -g -pthread $(PKG_CFLAGS)
+ifneq ($(CI),)
+CFLAGS_COMMON += -Werror
+endif
+ifneq ($(WERROR),)
+CFLAGS_COMMON += -Werror
+endif
+
+ifeq ($(VARIANT),release)
+VFLAGS := -O2 -fno-plt
+VLIBS := -ljemalloc
+else ifeq ($(VARIANT),debug)
+VFLAGS := -O0
+VLIBS :=
+else ifeq ($(VARIANT),asan)
+VFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+VLIBS :=
+else ifeq ($(VARIANT),ubsan)
+VFLAGS := -O1 -fsanitize=undefined -fno-sanitize-recover=undefined
+VLIBS :=
+else
+$(error unknown VARIANT=$(VARIANT): use release, debug, asan or ubsan)
+endif
+
+B := build/$(VARIANT)
+CFLAGS_ALL := $(CFLAGS_COMMON) $(VFLAGS) $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) $(VLIBS) -lpthread
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c) $(wildcard tests/integration/*.c)
+TEST_OBJS := $(TEST_SRCS:%.c=$(B)/%.o)
+
+.PHONY: all server tests run test test-suite fuzz fuzz-build bench format clean deps
+
+ifeq ($(VARIANT),release)
+all: build/ringtracker
+else
+all: server
+endif
+
+deps:
+	@sh tools/install-deps.sh
+
+server: $(B)/ringtracker
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/libringtracker.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/ringtracker: $(B)/src/main.o $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# The release server is what users run; other variants stay in their dirs.
+build/ringtracker: build/release/ringtracker
+	cp $< $@
+
+# One Criterion runner holding every unit and integration suite, so that one
+# summary line covers them all.
+$(B)/tests/ringtracker-tests: $(TEST_OBJS) $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ -lcriterion $(LDLIBS_ALL)
+
+tests: $(B)/ringtracker $(B)/tests/ringtracker-tests
+
+# Runs the suites of one variant. Integration tests find the server through
+# RINGTRACKER_BIN.
+test-suite: tests
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+		RINGTRACKER_BIN=$(abspath $(B)/ringtracker) $(B)/tests/ringtracker-tests --jobs 2
+
+# Fuzzing runs first so that Criterion's summary lines close the output.
+test: deps
+	$(MAKE) VARIANT=release all
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) VARIANT=release test-suite
+	$(MAKE) VARIANT=asan test-suite
+
+run: deps
+	$(MAKE) VARIANT=release all
+	./build/ringtracker $(RUN_ARGS)
+
+# --- fuzzing: libFuzzer harnesses built with clang, run when the runtime exists ---
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(PKG_CFLAGS)
+HAVE_FUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
+	clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null && echo yes)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+ifeq ($(HAVE_FUZZER),yes)
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do \
+		name=$${f#build/fuzz/fuzz_}; \
+		mkdir -p build/fuzz/corpus-$$name; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$name tests/fuzz/corpus/$$name 2>build/fuzz/$$name.log \
+			|| { tail -40 build/fuzz/$$name.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' build/fuzz/$$name.log; \
+	done
+else
+fuzz:
+	@echo "fuzz: clang's libFuzzer runtime not found (libclang-rt-14-dev); skipped"
+endif
+
+bench:
+	@echo "bench: the load generator and side-by-side benchmark are issue 5; nothing to run yet"
+
+format:
+	clang-format -i $(wildcard src/*.c include/*.h tests/*.c tests/integration/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/integration/*.d)

@@ -1,0 +1,85 @@
+/* counters.h - a worker's event counters.
+ *
+ * Each worker owns one struct counters on its own cache lines and is the only
+ * writer; any thread may read a snapshot (the metrics endpoint sums them at
+ * scrape time). Writes are relaxed atomic stores of a plain add (no locked
+ * instruction on the packet path); reads are relaxed atomic loads.
+ */
+#ifndef RINGTRACKER_COUNTERS_H
+#define RINGTRACKER_COUNTERS_H
+
+#include <stdalign.h>
+#include <stdint.h>
+
+/* X(name, help): every counter a worker keeps. */
+#define COUNTERS_LIST(X)                                                                   \
+	X(udp_rx_packets, "UDP datagrams received")                                        \
+	X(udp_rx_bytes, "UDP payload bytes received")                                      \
+	X(udp_tx_packets, "UDP datagrams sent")                                            \
+	X(udp_tx_bytes, "UDP payload bytes sent")                                          \
+	X(udp_connect_v4, "UDP connect requests over IPv4")                                \
+	X(udp_connect_v6, "UDP connect requests over IPv6")                                \
+	X(udp_announce_v4, "UDP announce requests over IPv4")                              \
+	X(udp_announce_v6, "UDP announce requests over IPv6")                              \
+	X(udp_scrape_v4, "UDP scrape requests over IPv4")                                  \
+	X(udp_scrape_v6, "UDP scrape requests over IPv6")                                  \
+	X(udp_malformed_runt, "UDP requests shorter than 16 bytes (dropped)")              \
+	X(udp_malformed_oversized, "UDP requests over 1500 bytes")                         \
+	X(udp_malformed_bad_magic, "UDP connects without the protocol magic (dropped)")    \
+	X(udp_malformed_bad_length, "UDP requests whose length does not fit the action")   \
+	X(udp_malformed_bad_action, "UDP requests with an unknown action")                 \
+	X(udp_malformed_bad_event, "UDP announces with an unknown event")                  \
+	X(udp_connid_invalid, "UDP requests with a forged or foreign connection id")       \
+	X(udp_connid_expired, "UDP requests with an expired connection id")                \
+	X(udp_error_replies, "UDP error replies (action 3) sent")                          \
+	X(udp_dropped_unverified, "malformed UDP requests dropped without a valid id")     \
+	X(recv_rearm, "multishot recvmsg re-armed after a completion without F_MORE")      \
+	X(recv_enobufs, "receive completions with -ENOBUFS (buffer ring empty)")           \
+	X(recv_errors, "other receive errors")                                             \
+	X(send_errors, "sendmsg completions with an error")                                \
+	X(send_no_slot, "replies dropped: no free send slot")                              \
+	X(send_no_sqe, "replies dropped: submission queue full")                           \
+	X(handoff_sent, "requests handed to another worker")                               \
+	X(handoff_received, "requests received from another worker")                       \
+	X(handoff_dropped, "requests dropped: handoff ring full")                          \
+	X(handoff_wakeups, "MSG_RING wake-ups sent to sleeping workers")                   \
+	X(limit_torrents, "announces refused: torrent limit")                              \
+	X(limit_peers, "announces refused: peers-per-torrent limit")                       \
+	X(limit_memory, "announces refused: memory budget")                                \
+	X(peers_expired, "peers removed by the expiry sweep")                              \
+	X(loop_turns, "event loop iterations")
+
+enum counter_id {
+#define COUNTERS_ENUM(name, help) CTR_##name,
+	COUNTERS_LIST(COUNTERS_ENUM)
+#undef COUNTERS_ENUM
+	CTR_COUNT
+};
+
+struct counters {
+	alignas(64) uint64_t v[CTR_COUNT];
+};
+
+/* Owner thread only. */
+static inline void counters_add(struct counters *c, enum counter_id id, uint64_t n)
+{
+	__atomic_store_n(&c->v[id], __atomic_load_n(&c->v[id], __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+static inline void counters_inc(struct counters *c, enum counter_id id)
+{
+	counters_add(c, id, 1);
+}
+
+/* Any thread. */
+static inline uint64_t counters_get(const struct counters *c, enum counter_id id)
+{
+	return __atomic_load_n(&c->v[id], __ATOMIC_RELAXED);
+}
+
+/* Name ("udp_rx_packets") and help text of a counter. */
+const char *counters_name(enum counter_id id);
+const char *counters_help(enum counter_id id);
+
+#endif

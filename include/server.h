@@ -1,0 +1,34 @@
+/* server.h - the worker threads as a whole: start, stop, counters.
+ *
+ * The main thread calls these; workers never do. server_start binds every
+ * listener (so port 0 resolves once and every worker shares the port),
+ * creates the worker-to-worker rings, starts one pinned thread per worker and
+ * returns when all of them run (or reports the first failure).
+ */
+#ifndef RINGTRACKER_SERVER_H
+#define RINGTRACKER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "counters.h"
+
+struct server;
+
+/* Starts the workers for cfg (which must outlive the server). Returns the
+ * server, or NULL with one line in err (capacity errcap) naming what failed
+ * (an address that cannot be bound, io_uring setup, memory). */
+struct server *server_start(const struct config *cfg, char *err, size_t errcap);
+
+/* Asks every worker to stop, wakes them and joins them; then frees all.
+ * Returns within a second of the call. NULL is allowed. */
+void server_stop(struct server *srv);
+
+/* Number of workers running. */
+unsigned server_workers(const struct server *srv);
+
+/* Copies worker i's counters (any thread, relaxed reads). */
+void server_worker_counters(const struct server *srv, unsigned i, struct counters *out);
+
+#endif

@@ -1,0 +1,98 @@
+/* swarm.h - one shard's torrents and peers (no I/O, no locks).
+ *
+ * A shard is owned by exactly one worker thread; every function here must be
+ * called only by that thread (the owner). Time is the owner's coarse clock in
+ * seconds. Peers are stored compactly (8 bytes IPv4, 20 bytes IPv6), IPv4 and
+ * IPv6 apart; peer identity is (address, port) as seen by the server.
+ */
+#ifndef RINGTRACKER_SWARM_H
+#define RINGTRACKER_SWARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ids.h"
+#include "netaddr.h"
+
+struct swarm;
+
+struct swarm_config {
+	uint32_t peer_timeout;       /* seconds a peer lives without announcing; <= 86400 */
+	uint32_t max_torrents;       /* torrents in this shard */
+	uint32_t max_peers;          /* peers per torrent, both families together */
+	uint64_t memory_budget;      /* bytes this shard may use for table and peers */
+	uint32_t initial_torrents;   /* table size hint; 0 for a small default */
+};
+
+enum swarm_event {
+	SWARM_EVENT_NONE = 0,
+	SWARM_EVENT_COMPLETED = 1,
+	SWARM_EVENT_STARTED = 2,
+	SWARM_EVENT_STOPPED = 3,
+};
+
+struct swarm_announce {
+	struct info_hash info_hash;
+	struct netaddr peer;   /* source address, announced port */
+	enum swarm_event event;
+	bool seeder;           /* left == 0 */
+	uint32_t numwant;      /* already defaulted and capped by the caller */
+};
+
+struct swarm_counts {
+	uint32_t seeders;    /* both families */
+	uint32_t leechers;   /* both families */
+	uint32_t downloaded; /* completed events, once per peer */
+};
+
+/* Creates an empty shard; seed keys its hash table (random per process).
+ * Returns NULL when out of memory. The caller owns the result. */
+struct swarm *swarm_create(const struct swarm_config *cfg, const uint8_t seed[16]);
+
+/* Frees the shard and every torrent and peer in it. NULL is allowed. */
+void swarm_destroy(struct swarm *s);
+
+/* Replaces the limits and timeout (live reconfiguration); existing peers stay. */
+void swarm_set_config(struct swarm *s, const struct swarm_config *cfg);
+
+/* Handles one announce at time now: adds, refreshes or (stopped) removes the
+ * peer, counts completed once per peer, then writes up to numwant other peers
+ * of the same family as compact records (6 or 18 bytes) into out (capacity
+ * cap bytes), chosen at random, never the requester, no duplicates. Fills
+ * *counts after the update. Returns the bytes written to out, or
+ *   -ENOSPC  the torrent is new and the torrent limit is reached,
+ *   -EDQUOT  the peer is new and the torrent's peer limit is reached,
+ *   -ENOMEM  the memory budget or the allocator refused,
+ *   -EAFNOSUPPORT  the peer's family is neither AF_INET nor AF_INET6.
+ * On error nothing changes, *counts still describes the torrent (zeros when
+ * unknown); the caller replies with an error. A stopped announce writes no
+ * peers and never fails. */
+int swarm_announce(struct swarm *s, const struct swarm_announce *a, uint32_t now,
+		   uint8_t *out, size_t cap, struct swarm_counts *counts);
+
+/* Fills *counts for one torrent; zeros when unknown. */
+void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts);
+
+/* Incremental expiry: visits at most budget torrent slots from where the last
+ * call stopped, drops peers not seen for peer_timeout seconds and frees
+ * torrents left empty. Returns the number of peers removed. */
+size_t swarm_sweep(struct swarm *s, uint32_t now, size_t budget);
+
+struct swarm_stats {
+	uint64_t torrents;
+	uint64_t seeders;
+	uint64_t leechers;
+	uint64_t peers4;
+	uint64_t peers6;
+	uint64_t memory_bytes; /* table and peer arrays, as charged to the budget */
+	uint64_t limit_torrents; /* announces refused: torrent limit */
+	uint64_t limit_peers;    /* announces refused: peer limit */
+	uint64_t limit_memory;   /* announces refused: memory budget */
+	uint64_t expired_peers;  /* removed by the sweep */
+};
+
+/* Fills *st; O(1). */
+void swarm_stats(const struct swarm *s, struct swarm_stats *st);
+
+#endif

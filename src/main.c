@@ -1,0 +1,144 @@
+/* main.c - the ringtracker process: configuration, signals, start and stop.
+ *
+ * The only file that calls exit. The main thread parses the command line and
+ * config file, starts the workers (server.c), then waits on a signalfd:
+ * SIGINT/SIGTERM stop the workers (within WORKER_IDLE_MS) and exit 0.
+ * Exit status: 0 clean stop, 1 runtime failure, 2 bad configuration or an
+ * unusable address.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "counters.h"
+#include "log.h"
+#include "server.h"
+
+#define RINGTRACKER_VERSION "0.1.0"
+
+static void log_ignored_listeners(const struct config *cfg)
+{
+	char text[NETADDR_TEXT_MAX];
+
+	for (size_t k = 0; k < cfg->n_http; k++) {
+		netaddr_format(&cfg->http[k], text, sizeof(text));
+		log_warn("http: %s ignored: the HTTP tracker is not implemented yet", text);
+	}
+	if (cfg->has_metrics) {
+		netaddr_format(&cfg->metrics, text, sizeof(text));
+		log_warn("metrics: %s ignored: the metrics endpoint is not implemented yet", text);
+	}
+}
+
+/* One line per worker with its non-zero counters, at exit. */
+static void log_counters(const struct server *srv)
+{
+	for (unsigned i = 0; i < server_workers(srv); i++) {
+		struct counters c;
+		char line[900];
+		size_t n = 0;
+
+		server_worker_counters(srv, i, &c);
+		for (unsigned k = 0; k < CTR_COUNT && n < sizeof(line); k++) {
+			if (c.v[k] == 0 || k == CTR_loop_turns)
+				continue;
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+					      counters_name((enum counter_id)k),
+					      (unsigned long long)c.v[k]);
+		}
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		line[n] = '\0';
+		log_info("worker %u counters:%s", i, n ? line : " none");
+	}
+}
+
+/* Blocks the signals we handle in every thread (workers inherit the mask)
+ * and returns a signalfd for them, or -1. */
+static int signals_setup(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+/* Waits for SIGINT or SIGTERM. */
+static void wait_for_stop(int sfd)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t r = read(sfd, &si, sizeof(si));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != (ssize_t)sizeof(si)) {
+			log_error("signalfd read failed: %s; stopping", strerror(errno));
+			return;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			log_warn("SIGHUP: live reload is not implemented yet; configuration unchanged");
+			continue;
+		}
+		log_info("%s: stopping", strsignal((int)si.ssi_signo));
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct config_args args;
+	char err[CONFIG_ERROR_MAX];
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "ringtracker: libsodium failed to initialise\n");
+		exit(1);
+	}
+	if (config_parse_args(&cfg, &args, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringtracker: %s\n", err);
+		fprintf(stderr, "Try 'ringtracker --help'.\n");
+		exit(2);
+	}
+	if (args.help) {
+		config_usage(stdout, argv[0]);
+		exit(0);
+	}
+	if (args.version) {
+		printf("ringtracker %s\n", RINGTRACKER_VERSION);
+		exit(0);
+	}
+	if (args.print_config)
+		exit(config_print(&cfg, stdout) == 0 ? 0 : 1);
+
+	int sfd = signals_setup();
+	if (sfd < 0) {
+		fprintf(stderr, "ringtracker: signal set-up failed: %s\n", strerror(errno));
+		exit(1);
+	}
+	log_info("ringtracker %s starting", RINGTRACKER_VERSION);
+	log_ignored_listeners(&cfg);
+	struct server *srv = server_start(&cfg, err, sizeof(err));
+	if (!srv) {
+		log_error("%s", err);
+		exit(strstr(err, "cannot bind") ? 2 : 1);
+	}
+	log_info("ready");
+	wait_for_stop(sfd);
+	log_counters(srv);
+	server_stop(srv);
+	close(sfd);
+	log_info("stopped");
+	return 0;
+}

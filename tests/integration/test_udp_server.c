@@ -1,0 +1,587 @@
+/* test_udp_server.c - end-to-end tests: starts build/ringtracker (path in
+ * RINGTRACKER_BIN) on 127.0.0.1 and ::1 with ephemeral ports and talks BEP 15
+ * to it over real UDP sockets on loopback.
+ *
+ * Each test starts its own server, reads the bound ports from its start-up
+ * log, and stops it with SIGTERM, checking a clean exit within a second.
+ * Every loop is bounded in count and time.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netaddr.h"
+#include "udp.h"
+
+#define MAX_LOG 65536
+
+struct tracker {
+	pid_t pid;
+	int log_fd; /* read end of the server's stderr */
+	char log[MAX_LOG];
+	size_t log_len;
+	struct netaddr udp4, udp6;
+	int exit_status;
+};
+
+static const char *server_bin(void)
+{
+	const char *bin = getenv("RINGTRACKER_BIN");
+
+	return bin ? bin : "build/ringtracker";
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads what the server logged so far, waiting at most timeout_ms. */
+static void tracker_read_log(struct tracker *t, int timeout_ms)
+{
+	struct pollfd p = { .fd = t->log_fd, .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return;
+	ssize_t n = read(t->log_fd, t->log + t->log_len, MAX_LOG - 1 - t->log_len);
+	if (n > 0)
+		t->log_len += (size_t)n;
+	t->log[t->log_len] = '\0';
+}
+
+/* Finds "udp: listening on <addr>" for the given family in the log. */
+static void tracker_find_listener(struct tracker *t, int family, struct netaddr *out)
+{
+	const char *p = t->log;
+
+	while ((p = strstr(p, "udp: listening on "))) {
+		char text[NETADDR_TEXT_MAX];
+		p += strlen("udp: listening on ");
+		size_t n = strcspn(p, " \n");
+		if (n >= sizeof(text))
+			continue;
+		memcpy(text, p, n);
+		text[n] = '\0';
+		struct netaddr a;
+		if (netaddr_parse(text, &a) == 0 && a.family == family) {
+			*out = a;
+			return;
+		}
+	}
+}
+
+/* Starts the server with extra args (NULL-ended) and waits for "ready". */
+static void tracker_start(struct tracker *t, const char *const *extra)
+{
+	const char *argv[32] = { server_bin(), "--udp", "127.0.0.1:0", "--udp", "[::1]:0" };
+	int n = 5, fds[2];
+
+	memset(t, 0, sizeof(*t));
+	for (; extra && *extra; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	t->pid = fork();
+	cr_assert_geq(t->pid, 0);
+	if (t->pid == 0) {
+		/* A failed assertion ends the test process: take the server along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	t->log_fd = fds[0];
+	double deadline = now_s() + 10;
+	while (!strstr(t->log, " ready") && now_s() < deadline) {
+		size_t before = t->log_len;
+		tracker_read_log(t, 100);
+		int status;
+		if (t->log_len == before && waitpid(t->pid, &status, WNOHANG) == t->pid)
+			cr_assert_fail("server exited at start-up:\n%s", t->log);
+	}
+	cr_assert(strstr(t->log, " ready"), "server not ready in 10 s:\n%s", t->log);
+	tracker_find_listener(t, AF_INET, &t->udp4);
+	tracker_find_listener(t, AF_INET6, &t->udp6);
+	cr_assert_neq(t->udp4.port, 0, "no IPv4 listener in log:\n%s", t->log);
+	cr_assert_neq(t->udp6.port, 0, "no IPv6 listener in log:\n%s", t->log);
+}
+
+/* SIGTERM, then expects a clean exit within a second. */
+static void tracker_stop(struct tracker *t)
+{
+	int status = -1;
+	pid_t r = 0;
+
+	kill(t->pid, SIGTERM);
+	double deadline = now_s() + 1.0;
+	while (now_s() < deadline && (r = waitpid(t->pid, &status, WNOHANG)) == 0)
+		usleep(5000);
+	if (r != t->pid) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, &status, 0);
+		cr_assert_fail("server did not stop within 1 s of SIGTERM");
+	}
+	for (int i = 0; i < 20 && t->log_len < MAX_LOG - 1; i++) {
+		size_t before = t->log_len;
+		tracker_read_log(t, 10);
+		if (t->log_len == before)
+			break;
+	}
+	close(t->log_fd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bad exit status %d:\n%s",
+		  status, t->log);
+	cr_assert(strstr(t->log, "stopped"), "no clean stop in log:\n%s", t->log);
+}
+
+/* Sum of one counter over the workers' exit lines ("name=N"). */
+static unsigned long long log_counter(const struct tracker *t, const char *name)
+{
+	char key[64];
+	unsigned long long sum = 0;
+	const char *p = t->log;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	while ((p = strstr(p, key))) {
+		p += strlen(key);
+		sum += strtoull(p, NULL, 10);
+	}
+	return sum;
+}
+
+/* --- a BEP 15 client --- */
+
+struct client {
+	int fd;
+	struct netaddr server;
+	uint64_t connection_id;
+	uint32_t next_txid;
+};
+
+static void client_open(struct client *c, const struct netaddr *server)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = netaddr_to_sockaddr(server, &ss);
+
+	memset(c, 0, sizeof(*c));
+	c->server = *server;
+	c->next_txid = (uint32_t)rand();
+	c->fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(c->fd, 0);
+	cr_assert_eq(connect(c->fd, (struct sockaddr *)&ss, len), 0);
+}
+
+/* Sends req and waits for a reply with the same transaction id; retries
+ * three times (UDP may drop). Returns the reply length or -1. */
+static ssize_t client_exchange(struct client *c, const uint8_t *req, size_t len, uint32_t txid,
+			       uint8_t *reply, size_t cap)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		cr_assert_eq(send(c->fd, req, len, 0), (ssize_t)len);
+		double deadline = now_s() + 1.0;
+		while (now_s() < deadline) {
+			struct pollfd p = { .fd = c->fd, .events = POLLIN };
+			if (poll(&p, 1, 100) <= 0)
+				continue;
+			ssize_t n = recv(c->fd, reply, cap, 0);
+			uint32_t got;
+			if (n >= 8) {
+				memcpy(&got, reply + 4, 4);
+				if (ntohl(got) == txid)
+					return n;
+			}
+		}
+	}
+	return -1;
+}
+
+static void client_connect(struct client *c)
+{
+	uint8_t req[64], reply[64];
+	struct udp_response r;
+	uint32_t txid = c->next_txid++;
+	int len = udp_write_connect_request(req, sizeof(req), txid);
+
+	ssize_t n = client_exchange(c, req, (size_t)len, txid, reply, sizeof(reply));
+	cr_assert_eq(n, 16, "connect: no reply");
+	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
+	cr_assert_eq(r.action, UDP_ACTION_CONNECT);
+	c->connection_id = r.connection_id;
+}
+
+static struct info_hash hash_of(unsigned i)
+{
+	struct info_hash h;
+
+	memset(h.b, 0xab, sizeof(h.b));
+	memcpy(h.b, &i, sizeof(i));
+	return h;
+}
+
+/* Announces and parses the reply into *r (pointing into reply). */
+static void client_announce(struct client *c, const struct info_hash *ih, uint16_t port,
+			    uint64_t left, uint32_t event, int32_t numwant, uint8_t *reply,
+			    size_t cap, struct udp_response *r)
+{
+	struct udp_announce_request a = {
+		.info_hash = *ih,
+		.left = left,
+		.event = event,
+		.num_want = numwant,
+		.port = port,
+	};
+	uint8_t req[128];
+	uint32_t txid = c->next_txid++;
+
+	memset(a.peer_id.b, 'P', sizeof(a.peer_id.b));
+	int len = udp_write_announce_request(req, sizeof(req), c->connection_id, txid, &a);
+	cr_assert_eq(len, 98);
+	ssize_t n = client_exchange(c, req, (size_t)len, txid, reply, cap);
+	cr_assert_gt(n, 0, "announce: no reply");
+	cr_assert_eq(udp_parse_response(reply, (size_t)n, r), 0);
+}
+
+/* True when the compact peer list holds ip:port. */
+static bool peers_contain(const struct udp_response *r, const struct netaddr *ip, uint16_t port)
+{
+	size_t rec = ip->family == AF_INET6 ? UDP_PEER6_LEN : UDP_PEER4_LEN;
+	size_t iplen = rec - 2;
+
+	for (size_t off = 0; off + rec <= r->announce.peers_len; off += rec) {
+		const uint8_t *p = r->announce.peers + off;
+		if (memcmp(p, ip->ip, iplen) == 0 && p[iplen] == port >> 8 &&
+		    p[iplen + 1] == (port & 0xff))
+			return true;
+	}
+	return false;
+}
+
+static void two_peers_see_each_other(const struct netaddr *server)
+{
+	struct client a, b;
+	uint8_t reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(server->family == AF_INET6 ? 2 : 1);
+	size_t rec = server->family == AF_INET6 ? UDP_PEER6_LEN : UDP_PEER4_LEN;
+
+	client_open(&a, server);
+	client_open(&b, server);
+	client_connect(&a);
+	client_connect(&b);
+	client_announce(&a, &ih, 1111, 1000, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	cr_assert_eq(r.announce.leechers, 1);
+	cr_assert_eq(r.announce.seeders, 0);
+	cr_assert_eq(r.announce.peers_len, 0, "the requester must not get itself");
+
+	client_announce(&b, &ih, 2222, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.leechers, 1);
+	cr_assert_eq(r.announce.seeders, 1);
+	cr_assert_eq(r.announce.peers_len, rec);
+	cr_assert(peers_contain(&r, server, 1111), "B does not see A");
+
+	client_announce(&a, &ih, 1111, 1000, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.peers_len, rec);
+	cr_assert(peers_contain(&r, server, 2222), "A does not see B");
+	close(a.fd);
+	close(b.fd);
+}
+
+Test(integration, two_peers_see_each_other_ipv4_and_ipv6, .timeout = 30)
+{
+	struct tracker t;
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	two_peers_see_each_other(&t.udp4);
+	two_peers_see_each_other(&t.udp6);
+	tracker_stop(&t);
+}
+
+Test(integration, families_are_kept_apart, .timeout = 30)
+{
+	struct tracker t;
+	struct client c4, c6;
+	uint8_t reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(7);
+
+	tracker_start(&t, (const char *[]){ "--workers", "1", NULL });
+	client_open(&c4, &t.udp4);
+	client_open(&c6, &t.udp6);
+	client_connect(&c4);
+	client_connect(&c6);
+	client_announce(&c4, &ih, 4444, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
+	client_announce(&c6, &ih, 6666, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.leechers, 2, "one swarm for both families");
+	cr_assert_eq(r.announce.peers_len, 0, "an IPv6 client got IPv4 peers");
+	client_announce(&c4, &ih, 4444, 5, UDP_EVENT_NONE, 50, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.peers_len, 0, "an IPv4 client got IPv6 peers");
+	close(c4.fd);
+	close(c6.fd);
+	tracker_stop(&t);
+}
+
+/* Many torrents from many source ports: with two workers about half of the
+ * requests arrive at the worker that does not own the torrent. */
+Test(integration, torrents_owned_by_another_worker_work, .timeout = 60)
+{
+	struct tracker t;
+	enum { TORRENTS = 32 };
+	uint8_t reply[2048];
+	struct udp_response r;
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	for (unsigned i = 0; i < TORRENTS; i++) {
+		struct info_hash ih = hash_of(100 + i);
+		struct client a, b;
+		client_open(&a, &t.udp4);
+		client_open(&b, &t.udp4);
+		client_connect(&a);
+		client_connect(&b);
+		client_announce(&a, &ih, 3000, 10, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+		client_announce(&b, &ih, 3001, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+		cr_assert_eq(r.announce.seeders, 1, "torrent %u", i);
+		cr_assert_eq(r.announce.leechers, 1, "torrent %u", i);
+		cr_assert(peers_contain(&r, &t.udp4, 3000), "torrent %u: peer missing", i);
+		close(a.fd);
+		close(b.fd);
+	}
+	tracker_stop(&t);
+	cr_assert_gt(log_counter(&t, "handoff_sent"), 0, "no handoff happened:\n%s", t.log);
+	cr_assert_eq(log_counter(&t, "handoff_received"), log_counter(&t, "handoff_sent"));
+	cr_assert_eq(log_counter(&t, "handoff_dropped"), 0);
+}
+
+Test(integration, scrape_counts_in_request_order, .timeout = 30)
+{
+	struct tracker t;
+	struct client a, b;
+	uint8_t reply[2048], req[2048];
+	struct udp_response r;
+	struct info_hash hashes[3] = { hash_of(201), hash_of(202), hash_of(203) };
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	client_open(&a, &t.udp4);
+	client_open(&b, &t.udp4);
+	client_connect(&a);
+	client_connect(&b);
+	/* 201: one seeder that completed, one leecher; 202 unknown; 203: one leecher. */
+	client_announce(&a, &hashes[0], 5000, 0, UDP_EVENT_COMPLETED, -1, reply, sizeof(reply), &r);
+	client_announce(&b, &hashes[0], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	client_announce(&b, &hashes[2], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+
+	uint32_t txid = a.next_txid++;
+	int len = udp_write_scrape_request(req, sizeof(req), a.connection_id, txid, hashes, 3);
+	ssize_t n = client_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
+	cr_assert_eq(n, 8 + 3 * 12);
+	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
+	cr_assert_eq(r.action, UDP_ACTION_SCRAPE);
+	cr_assert_eq(r.scrape.count, 3);
+	struct udp_scrape_entry e0 = udp_scrape_entry_at(&r, 0);
+	struct udp_scrape_entry e1 = udp_scrape_entry_at(&r, 1);
+	struct udp_scrape_entry e2 = udp_scrape_entry_at(&r, 2);
+	cr_assert(e0.seeders == 1 && e0.completed == 1 && e0.leechers == 1);
+	cr_assert(e1.seeders == 0 && e1.completed == 0 && e1.leechers == 0);
+	cr_assert(e2.seeders == 0 && e2.completed == 0 && e2.leechers == 1);
+
+	/* A scrape of many hashes spanning both shards, all known. */
+	struct info_hash many[40];
+	for (unsigned i = 0; i < 40; i++) {
+		many[i] = hash_of(300 + i);
+		client_announce(&a, &many[i], 5000, i % 2 ? 0 : 7, UDP_EVENT_STARTED, 0, reply,
+				sizeof(reply), &r);
+	}
+	txid = a.next_txid++;
+	len = udp_write_scrape_request(req, sizeof(req), a.connection_id, txid, many, 40);
+	n = client_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
+	cr_assert_eq(n, 8 + 40 * 12);
+	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct udp_scrape_entry e = udp_scrape_entry_at(&r, i);
+		cr_assert_eq(e.seeders, i % 2 ? 1u : 0u, "hash %u", i);
+		cr_assert_eq(e.leechers, i % 2 ? 0u : 1u, "hash %u", i);
+	}
+	close(a.fd);
+	close(b.fd);
+	tracker_stop(&t);
+}
+
+Test(integration, bad_connection_id_gets_error_and_no_registration, .timeout = 30)
+{
+	struct tracker t;
+	struct client c, d;
+	uint8_t reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(400);
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	client_open(&c, &t.udp4);
+	client_connect(&c);
+	c.connection_id ^= 1; /* forged */
+	client_announce(&c, &ih, 7000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ERROR);
+	cr_assert(r.error.len > 0);
+
+	client_open(&d, &t.udp4);
+	client_connect(&d);
+	client_announce(&d, &ih, 7001, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	cr_assert_eq(r.announce.leechers, 1, "the forged announce registered a peer");
+	cr_assert_eq(r.announce.peers_len, 0);
+	close(c.fd);
+	close(d.fd);
+	tracker_stop(&t);
+}
+
+/* 10,000 junk datagrams of every kind, then a valid announce still works. */
+Test(integration, survives_junk, .timeout = 60)
+{
+	struct tracker t;
+	struct client c;
+	uint8_t junk[4096], reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(500);
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	client_open(&c, &t.udp4);
+	client_connect(&c);
+	srand(12345);
+	for (int i = 0; i < 10000; i++) {
+		size_t len;
+		for (size_t k = 0; k < sizeof(junk); k++)
+			junk[k] = (uint8_t)rand();
+		switch (i % 6) {
+		case 0: /* random bytes, random length */
+			len = (size_t)rand() % 200;
+			break;
+		case 1: /* a valid announce cut short */
+			len = (size_t)udp_write_announce_request(junk, sizeof(junk), c.connection_id, 1,
+								 &(struct udp_announce_request){ .port = 1 });
+			len = (size_t)rand() % len;
+			break;
+		case 2: /* empty datagram: ends a multishot receive */
+			len = 0;
+			break;
+		case 3: /* oversized */
+			len = 1501 + (size_t)rand() % 2500;
+			break;
+		case 4: /* valid id, unknown action */
+			len = 16 + (size_t)rand() % 100;
+			memcpy(junk, &c.connection_id, 8);
+			memcpy(junk + 8, "\0\0\0\x09", 4);
+			break;
+		default: /* well-formed announce, forged id */
+			len = (size_t)udp_write_announce_request(junk, sizeof(junk), (uint64_t)rand(), 1,
+								 &(struct udp_announce_request){ .port = 1 });
+			break;
+		}
+		send(c.fd, junk, len, 0);
+		if (i % 500 == 0)
+			usleep(1000); /* let the tracker keep up; this is not a load test */
+	}
+	/* Drain the error replies the junk earned. */
+	while (recv(c.fd, reply, sizeof(reply), MSG_DONTWAIT) > 0)
+		;
+	struct client v;
+	client_open(&v, &t.udp4);
+	client_connect(&v);
+	client_announce(&v, &ih, 8000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	cr_assert_eq(r.announce.leechers, 1);
+	close(c.fd);
+	close(v.fd);
+	tracker_stop(&t);
+	cr_assert_gt(log_counter(&t, "udp_malformed_runt"), 0);
+	cr_assert_gt(log_counter(&t, "udp_malformed_oversized"), 0);
+	cr_assert_gt(log_counter(&t, "udp_malformed_bad_action"), 0);
+	cr_assert_gt(log_counter(&t, "udp_connid_invalid"), 0);
+	cr_assert_gt(log_counter(&t, "recv_rearm"), 0, "0-byte datagrams must force a re-arm");
+}
+
+/* --- command line --- */
+
+/* Runs the server with args, returns its exit status; stderr into err. */
+static int run_cli(const char *const *args, char *err, size_t cap)
+{
+	const char *argv[16] = { server_bin() };
+	int n = 1, fds[2];
+
+	for (; *args; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t r;
+	while (len < cap - 1 && (r = read(fds[0], err + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	err[len] = '\0';
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(integration, bad_flags_and_addresses_exit_2, .timeout = 30)
+{
+	char out[8192];
+
+	cr_assert_eq(run_cli((const char *[]){ "--workers", "abc", NULL }, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "--workers"), "%s", out);
+	cr_assert_eq(run_cli((const char *[]){ "--bogus", NULL }, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "--bogus"), "%s", out);
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "[::1:6969", NULL }, out, sizeof(out)), 2);
+	cr_assert(strstr(out, "--udp"), "%s", out);
+	/* TEST-NET-1: never an address of this machine, so bind fails. */
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "192.0.2.1:6969", "--workers", "1", NULL },
+			     out, sizeof(out)),
+		     2);
+	cr_assert(strstr(out, "192.0.2.1:6969"), "%s", out);
+	cr_assert_eq(run_cli((const char *[]){ "-c", "/nonexistent/ringtracker.ini", NULL }, out,
+			     sizeof(out)),
+		     2);
+	cr_assert(strstr(out, "/nonexistent/ringtracker.ini"), "%s", out);
+}
+
+Test(integration, print_config_round_trips, .timeout = 30)
+{
+	char first[8192], second[8192];
+	char path[] = "/tmp/ringtracker-config-XXXXXX";
+
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "[::1]:7000", "--workers", "3",
+					      "--print-config", NULL },
+			     first, sizeof(first)),
+		     0);
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, first, strlen(first)), (ssize_t)strlen(first));
+	close(fd);
+	cr_assert_eq(run_cli((const char *[]){ "-c", path, "--print-config", NULL }, second,
+			     sizeof(second)),
+		     0);
+	unlink(path);
+	cr_assert_str_eq(first, second);
+	cr_assert(strstr(first, "[::1]:7000"));
+}
