@@ -6,8 +6,9 @@
 #
 #   make            build/ringtracker (release, jemalloc)
 #   make run        install missing packages, build, run with the defaults
-#   make test       install, build, run unit + integration tests, then the
-#                   same suites under ASan+UBSan, then the fuzzers briefly
+#   make test       install, build, fuzz briefly, run a third-party client
+#                   against the server, then unit + integration suites, then
+#                   the same suites under ASan+UBSan
 #   make fuzz       build the libFuzzer harnesses and run each FUZZ_SECONDS
 #   make bench      benchmarks (see bench/)
 #   make format     clang-format every source file
@@ -108,6 +109,7 @@ test-suite: tests
 test: deps
 	$(MAKE) VARIANT=release all
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	sh tests/interop/run.sh build/ringtracker
 	$(MAKE) VARIANT=release test-suite
 	$(MAKE) VARIANT=asan test-suite
 

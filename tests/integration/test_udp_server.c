@@ -585,3 +585,49 @@ Test(integration, print_config_round_trips, .timeout = 30)
 	cr_assert_str_eq(first, second);
 	cr_assert(strstr(first, "[::1]:7000"));
 }
+
+/* Past a limit: an error reply naming it, a counter, and service goes on. */
+Test(integration, limits_answer_with_errors_and_keep_serving, .timeout = 30)
+{
+	struct tracker t;
+	struct client c[3];
+	uint8_t reply[2048];
+	struct udp_response r;
+	char path[] = "/tmp/ringtracker-limits-XXXXXX";
+	const char *ini = "[limits]\nmax_torrents = 2\nmax_peers_per_torrent = 2\n";
+	struct info_hash h1 = hash_of(601), h2 = hash_of(602), h3 = hash_of(603);
+
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+	close(fd);
+	tracker_start(&t, (const char *[]){ "-c", path, "--workers", "1", NULL });
+	unlink(path);
+	for (int i = 0; i < 3; i++) {
+		client_open(&c[i], &t.udp4);
+		client_connect(&c[i]);
+	}
+	client_announce(&c[0], &h1, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	client_announce(&c[0], &h2, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	client_announce(&c[0], &h3, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ERROR, "third torrent accepted over the limit");
+	cr_assert(memmem(r.error.message, r.error.len, "torrent limit", 13));
+
+	client_announce(&c[1], &h1, 9001, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	client_announce(&c[2], &h1, 9002, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ERROR, "third peer accepted over the limit");
+	cr_assert(memmem(r.error.message, r.error.len, "peer limit", 10));
+
+	/* Existing peers and torrents still served. */
+	client_announce(&c[0], &h1, 9000, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+	cr_assert_eq(r.announce.leechers, 2);
+	for (int i = 0; i < 3; i++)
+		close(c[i].fd);
+	tracker_stop(&t);
+	cr_assert_eq(log_counter(&t, "limit_torrents"), 1);
+	cr_assert_eq(log_counter(&t, "limit_peers"), 1);
+}
