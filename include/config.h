@@ -45,6 +45,14 @@ struct config {
 	uint32_t max_peers_per_torrent;
 	uint64_t memory_budget;         /* bytes, whole process, swarm store */
 
+	/* [http] */
+	uint32_t http_max_connections; /* open connections per worker */
+	uint32_t http_idle_timeout;    /* seconds a keep-alive connection may idle */
+	uint32_t http_request_timeout; /* seconds to finish sending a request head */
+	uint32_t http_max_line;        /* bytes of request line before 414 */
+	uint32_t http_max_header;      /* bytes of request head before 431 */
+	uint32_t http_scrape_max;      /* info hashes in one scrape */
+
 	/* [io] */
 	uint32_t recv_buffers;   /* provided buffers per worker, power of two, <= 32768 */
 	uint32_t send_slots;     /* in-flight replies per worker */

@@ -39,6 +39,25 @@
 	X(send_errors, "sendmsg completions with an error")                                \
 	X(send_no_slot, "replies dropped: no free send slot")                              \
 	X(send_no_sqe, "replies dropped: submission queue full")                           \
+	X(http_accepted, "HTTP connections accepted")                                      \
+	X(http_refused, "HTTP connections closed at once: connection limit")              \
+	X(http_closed, "HTTP connections closed")                                          \
+	X(http_timeouts, "HTTP connections closed for idling or a slow request")          \
+	X(http_accept_errors, "accept completions with an error")                          \
+	X(http_rx_bytes, "HTTP bytes received")                                            \
+	X(http_tx_bytes, "HTTP bytes sent")                                                \
+	X(http_announce_v4, "HTTP announce requests over IPv4")                            \
+	X(http_announce_v6, "HTTP announce requests over IPv6")                            \
+	X(http_scrape_v4, "HTTP scrape requests over IPv4")                                \
+	X(http_scrape_v6, "HTTP scrape requests over IPv6")                                \
+	X(http_health, "HTTP /health requests")                                            \
+	X(http_failures, "HTTP announces/scrapes answered with a failure reason")         \
+	X(http_bad_request, "HTTP 400 replies: malformed request")                         \
+	X(http_not_found, "HTTP 404 replies: unknown path")                                \
+	X(http_bad_method, "HTTP 405 replies: method other than GET")                      \
+	X(http_too_large, "HTTP 414/431 replies: request line or head too long")          \
+	X(http_bad_version, "HTTP 505 replies: not HTTP/1.0 or 1.1")                       \
+	X(http_stale_answers, "owner answers for HTTP connections already gone")           \
 	X(handoff_sent, "requests handed to another worker")                               \
 	X(handoff_received, "requests received from another worker")                       \
 	X(handoff_dropped, "requests dropped: handoff ring full")                          \

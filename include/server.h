@@ -21,9 +21,12 @@ struct server;
  * (an address that cannot be bound, io_uring setup, memory). */
 struct server *server_start(const struct config *cfg, char *err, size_t errcap);
 
-/* Asks every worker to stop, wakes them and joins them; then frees all.
- * Returns within a second of the call. NULL is allowed. */
+/* Asks every worker to stop and joins them (each notices within
+ * WORKER_IDLE_MS). Counters stay readable until server_free. NULL is allowed. */
 void server_stop(struct server *srv);
+
+/* Stops (if still running) and frees everything. NULL is allowed. */
+void server_free(struct server *srv);
 
 /* Number of workers running. */
 unsigned server_workers(const struct server *srv);

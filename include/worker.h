@@ -32,19 +32,29 @@ struct worker_shared {
 	uint8_t swarm_seed[16];    /* keys each shard's table */
 	struct connid_key connid_key;
 	atomic_bool stop;          /* set by the main thread */
-	pthread_barrier_t started; /* n_workers + 1: every worker set up */
-	atomic_int failed;         /* set by a worker whose set-up failed */
+
+	/* Start-up handshake: each worker sets itself up, counts itself in
+	 * `reported` (setting `failed` if it could not), then waits for `go`
+	 * or `failed` from the main thread. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned reported;
+	bool failed;
+	bool go;
 };
 
 /* Which worker owns a torrent: keyed hash of the info hash modulo n. */
 unsigned worker_owner(const uint8_t shard_key[16], const struct info_hash *ih, unsigned n);
 
-/* Allocates worker id; udp_fds[k] is this worker's socket for cfg->udp[k]
- * (ownership passes to the worker). Returns NULL when out of memory. */
-struct worker *worker_create(struct worker_shared *sh, unsigned id, int cpu, const int *udp_fds);
+/* Allocates worker id; udp_fds[k] / http_fds[k] are this worker's sockets
+ * for cfg->udp[k] / cfg->http[k]. On success the worker owns them; on
+ * failure (NULL: out of memory) they stay the caller's. */
+struct worker *worker_create(struct worker_shared *sh, unsigned id, int cpu, const int *udp_fds,
+			     const int *http_fds);
 
 /* Thread entry (arg is the struct worker). Sets up the ring and buffers,
- * waits on sh->started, then loops until sh->stop (checked at
+ * reports and waits for sh->go (see the handshake above), then loops until
+ * sh->stop (checked at
  * least every WORKER_IDLE_MS milliseconds, since a sleeping worker wakes then). */
 void *worker_main(void *arg);
 

@@ -113,6 +113,18 @@ static const struct key_def keys[] = {
 	false, "peers kept per torrent, IPv4 and IPv6 together"),
     NUM("limits", "memory_budget", NULL, KIND_SIZE, memory_budget, MIB, 1024 * TIB, false,
 	"bytes for the swarm store, whole process"),
+    NUM("http", "max_connections", NULL, KIND_COUNT, http_max_connections, 1, 1000000, false,
+	"open HTTP connections per worker; past it new ones are closed at once"),
+    NUM("http", "idle_timeout", NULL, KIND_COUNT, http_idle_timeout, 1, 3600, false,
+	"seconds a keep-alive connection may stay idle"),
+    NUM("http", "request_timeout", NULL, KIND_COUNT, http_request_timeout, 1, 3600, false,
+	"seconds a client has to finish sending a request head"),
+    NUM("http", "max_request_line", NULL, KIND_SIZE, http_max_line, 256, 64 * KIB, false,
+	"bytes of request line before 414 URI Too Long"),
+    NUM("http", "max_header", NULL, KIND_SIZE, http_max_header, 1 * KIB, 64 * KIB, false,
+	"bytes of request head before 431; also each connection's read buffer"),
+    NUM("http", "scrape_max", NULL, KIND_COUNT, http_scrape_max, 1, 256, false,
+	"info hashes accepted in one HTTP scrape"),
     NUM("io", "recv_buffers", NULL, KIND_COUNT, recv_buffers, 64, 32768, true,
 	"provided receive buffers per worker"),
     NUM("io", "send_slots", NULL, KIND_COUNT, send_slots, 1, 65536, false,
@@ -171,6 +183,12 @@ void config_defaults(struct config *c)
 	c->max_torrents = 10000000;
 	c->max_peers_per_torrent = 1000000;
 	c->memory_budget = 8 * GIB;
+	c->http_max_connections = 4096;
+	c->http_idle_timeout = 30;
+	c->http_request_timeout = 10;
+	c->http_max_line = 8 * KIB;
+	c->http_max_header = 16 * KIB;
+	c->http_scrape_max = 100;
 	c->recv_buffers = 4096;
 	c->send_slots = 4096;
 	c->handoff_ring = 4 * MIB;
@@ -792,6 +810,11 @@ static int check_cross(const struct config *c, char *err, size_t errcap)
 			"connection_id_grace: connection_id_lifetime + connection_id_grace = %llu, "
 			"must be below 32768",
 			(unsigned long long)c->connid_lifetime + c->connid_grace);
+		return -EINVAL;
+	}
+	if (c->http_max_line > c->http_max_header) {
+		set_err(err, errcap, "max_request_line: %u is above max_header (%u)", c->http_max_line,
+			c->http_max_header);
 		return -EINVAL;
 	}
 	return check_metrics(c, err, errcap);

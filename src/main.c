@@ -22,14 +22,10 @@
 
 #define RINGTRACKER_VERSION "0.1.0"
 
-static void log_ignored_listeners(const struct config *cfg)
+static void log_ignored_options(const struct config *cfg)
 {
 	char text[NETADDR_TEXT_MAX];
 
-	for (size_t k = 0; k < cfg->n_http; k++) {
-		netaddr_format(&cfg->http[k], text, sizeof(text));
-		log_warn("http: %s ignored: the HTTP tracker is not implemented yet", text);
-	}
 	if (cfg->has_metrics) {
 		netaddr_format(&cfg->metrics, text, sizeof(text));
 		log_warn("metrics: %s ignored: the metrics endpoint is not implemented yet", text);
@@ -75,8 +71,9 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Waits for SIGINT or SIGTERM. */
-static void wait_for_stop(int sfd)
+/* Waits for SIGINT or SIGTERM; returns the exit status (1 when the
+ * signalfd itself failed). */
+static int wait_for_stop(int sfd)
 {
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -85,14 +82,14 @@ static void wait_for_stop(int sfd)
 			continue;
 		if (r != (ssize_t)sizeof(si)) {
 			log_error("signalfd read failed: %s; stopping", strerror(errno));
-			return;
+			return 1;
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_warn("SIGHUP: live reload is not implemented yet; configuration unchanged");
 			continue;
 		}
 		log_info("%s: stopping", strsignal((int)si.ssi_signo));
-		return;
+		return 0;
 	}
 }
 
@@ -128,17 +125,20 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 	log_info("ringtracker %s starting", RINGTRACKER_VERSION);
-	log_ignored_listeners(&cfg);
+	log_ignored_options(&cfg);
 	struct server *srv = server_start(&cfg, err, sizeof(err));
 	if (!srv) {
 		log_error("%s", err);
-		exit(strstr(err, "cannot bind") ? 2 : 1);
+		/* Errors about a flag's value (an unusable address or CPU) start
+		 * with the flag's name: a configuration error, status 2. */
+		exit(strncmp(err, "--", 2) == 0 ? 2 : 1);
 	}
 	log_info("ready");
-	wait_for_stop(sfd);
-	log_counters(srv);
+	int status = wait_for_stop(sfd);
 	server_stop(srv);
+	log_counters(srv);
+	server_free(srv);
 	close(sfd);
 	log_info("stopped");
-	return 0;
+	return status;
 }

@@ -27,15 +27,19 @@
 /* Kernel receive buffer asked for each UDP socket (bytes). */
 #define UDP_RCVBUF (4 << 20)
 
+/* Each worker's sockets: UDP listeners then HTTP listeners. */
+#define FDS_PER_WORKER (2 * CONFIG_MAX_LISTEN)
+
 struct server {
 	struct worker_shared sh;
 	int *cpus; /* [n_workers] */
 	pthread_t *threads;
-	unsigned started; /* threads created */
-	bool barrier_ready;
+	unsigned started; /* threads created and not yet joined */
 };
 
-/* The CPUs to run on: the configured set, else the process's affinity. */
+/* The CPUs to run on: the configured set, else the process's affinity.
+ * -ERANGE (with the CPU in *n_out) when the set names a CPU this process may
+ * not run on; -ENOENT when no CPU is left. */
 static int pick_cpus(const struct config *cfg, int **out, unsigned *n_out)
 {
 	cpu_set_t allowed;
@@ -49,8 +53,12 @@ static int pick_cpus(const struct config *cfg, int **out, unsigned *n_out)
 	if (!cpus)
 		return -ENOMEM;
 	for (unsigned c = 0; c < CPU_SETSIZE; c++) {
-		bool want = cfg->has_cpus ? config_cpu_allowed(cfg, c) : CPU_ISSET(c, &allowed);
-		if (want)
+		if (cfg->has_cpus && config_cpu_allowed(cfg, c) && !CPU_ISSET(c, &allowed)) {
+			free(cpus);
+			*n_out = c; /* names the CPU in the error */
+			return -ERANGE;
+		}
+		if (cfg->has_cpus ? config_cpu_allowed(cfg, c) : CPU_ISSET(c, &allowed))
 			cpus[n++] = (int)c;
 	}
 	if (n == 0) {
@@ -71,23 +79,53 @@ static void set_rcvbuf(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
-/* Binds one UDP socket to *a with SO_REUSEPORT; a port of 0 is replaced by
- * the port the kernel chose. Returns the fd or -errno. */
-static int udp_bind(struct netaddr *a)
+/* Listen backlog of each worker's HTTP socket. */
+#define HTTP_BACKLOG 4096
+
+/* Fails with -EADDRINUSE when another socket (another ringtracker, say)
+ * already holds a's port: a plain bind without SO_REUSEPORT tells, where the
+ * SO_REUSEPORT group would silently share the traffic with it. */
+static int probe_unused(const struct netaddr *a, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = netaddr_to_sockaddr(a, &ss);
+	int one = 1, r = 0;
+	int fd = socket(a->family, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (a->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_STREAM) /* TIME_WAIT leftovers are no owner */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Binds one socket (SOCK_DGRAM for UDP, SOCK_STREAM for HTTP) to *a with
+ * SO_REUSEPORT; a port of 0 is replaced by the port the kernel chose.
+ * Returns the fd or -errno. */
+static int listener_bind(struct netaddr *a, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = netaddr_to_sockaddr(a, &ss);
 	int one = 1;
-	int fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    (type == SOCK_STREAM &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) ||
 	    (a->family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0)
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    (type == SOCK_STREAM && listen(fd, HTTP_BACKLOG) != 0))
 		goto fail_close;
-	set_rcvbuf(fd);
+	if (type == SOCK_DGRAM)
+		set_rcvbuf(fd);
 	if (a->port == 0) {
 		len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
@@ -104,23 +142,33 @@ fail_close:;
 	return err;
 }
 
-/* Binds listener k for every worker; fds[w * CONFIG_MAX_LISTEN + k]. */
-static int bind_listener(struct server *srv, size_t k, int *fds, char *err, size_t errcap)
+/* Binds listener k of a protocol for every worker into
+ * fds[w * FDS_PER_WORKER + slot]. */
+static int bind_listener(struct server *srv, const struct netaddr *addr, int type, size_t slot,
+			 int *fds, char *err, size_t errcap)
 {
-	struct netaddr a = srv->sh.cfg->udp[k];
+	struct netaddr a = *addr;
 	char text[NETADDR_TEXT_MAX];
+	const char *proto = type == SOCK_DGRAM ? "udp" : "http";
+	int r = a.port ? probe_unused(&a, type) : 0;
 
+	if (r < 0) {
+		netaddr_format(addr, text, sizeof(text));
+		snprintf(err, errcap, "--%s %s: cannot bind: %s%s", proto, text, strerror(-r),
+			 r == -EADDRINUSE ? " (is another tracker running?)" : "");
+		return r;
+	}
 	for (unsigned w = 0; w < srv->sh.n_workers; w++) {
-		int fd = udp_bind(&a);
+		int fd = listener_bind(&a, type);
 		if (fd < 0) {
-			netaddr_format(&srv->sh.cfg->udp[k], text, sizeof(text));
-			snprintf(err, errcap, "--udp %s: cannot bind: %s", text, strerror(-fd));
+			netaddr_format(addr, text, sizeof(text));
+			snprintf(err, errcap, "--%s %s: cannot bind: %s", proto, text, strerror(-fd));
 			return fd;
 		}
-		fds[w * CONFIG_MAX_LISTEN + k] = fd;
+		fds[w * FDS_PER_WORKER + slot] = fd;
 	}
 	netaddr_format(&a, text, sizeof(text));
-	log_info("udp: listening on %s (%u workers, SO_REUSEPORT)", text, srv->sh.n_workers);
+	log_info("%s: listening on %s (%u workers, SO_REUSEPORT)", proto, text, srv->sh.n_workers);
 	return 0;
 }
 
@@ -170,8 +218,9 @@ static int start_thread(struct server *srv, unsigned i)
 	pthread_attr_init(&attr);
 	CPU_ZERO(&set);
 	CPU_SET(srv->cpus[i], &set);
-	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-	r = pthread_create(&srv->threads[i], &attr, worker_main, srv->sh.workers[i]);
+	r = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (r == 0)
+		r = pthread_create(&srv->threads[i], &attr, worker_main, srv->sh.workers[i]);
 	pthread_attr_destroy(&attr);
 	return -r;
 }
@@ -189,43 +238,60 @@ static int workers_create(struct server *srv, int *fds, const int *cpus, unsigne
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		srv->cpus[i] = cpus[i % n_cpus];
-		srv->sh.workers[i] = worker_create(&srv->sh, i, srv->cpus[i], &fds[i * CONFIG_MAX_LISTEN]);
+		int *mine = &fds[i * FDS_PER_WORKER];
+		srv->sh.workers[i] = worker_create(&srv->sh, i, srv->cpus[i], mine,
+						   mine + CONFIG_MAX_LISTEN);
 		if (!srv->sh.workers[i])
 			return -ENOMEM;
-		for (size_t k = 0; k < srv->sh.cfg->n_udp; k++)
-			fds[i * CONFIG_MAX_LISTEN + k] = -1; /* the worker owns it now */
+		for (size_t k = 0; k < FDS_PER_WORKER; k++)
+			mine[k] = -1; /* the worker owns them now */
 	}
 	return 0;
 }
 
-/* Starts the threads and waits until each has set itself up. */
+/* Releases the started workers: to run (go) or to end (failed). */
+static void workers_release(struct server *srv, bool go)
+{
+	pthread_mutex_lock(&srv->sh.lock);
+	if (go)
+		srv->sh.go = true;
+	else
+		srv->sh.failed = true;
+	pthread_cond_broadcast(&srv->sh.cond);
+	pthread_mutex_unlock(&srv->sh.lock);
+}
+
+/* Starts the threads and waits until each has set itself up. On failure
+ * the threads already started are told to end (server_stop joins them). */
 static int workers_start(struct server *srv, char *err, size_t errcap)
 {
 	unsigned n = srv->sh.n_workers;
 
-	if (pthread_barrier_init(&srv->sh.started, NULL, n + 1) != 0)
-		return -ENOMEM;
-	srv->barrier_ready = true;
 	for (unsigned i = 0; i < n; i++) {
 		int r = start_thread(srv, i);
 		if (r < 0) {
-			/* The barrier can no longer complete: fatal at start-up. */
-			snprintf(err, errcap, "worker %u: pthread_create: %s", i, strerror(-r));
-			log_error("%s", err);
-			abort();
+			snprintf(err, errcap, "worker %u: cannot start a thread on cpu %d: %s", i,
+				 srv->cpus[i], strerror(-r));
+			workers_release(srv, false);
+			return r;
 		}
 		srv->started++;
 	}
-	pthread_barrier_wait(&srv->sh.started);
+	pthread_mutex_lock(&srv->sh.lock);
+	while (srv->sh.reported < n)
+		pthread_cond_wait(&srv->sh.cond, &srv->sh.lock);
+	pthread_mutex_unlock(&srv->sh.lock);
 	for (unsigned i = 0; i < n; i++) {
 		const char *what;
 		int r = worker_setup_error(srv->sh.workers[i], &what);
 		if (r < 0) {
 			snprintf(err, errcap, "worker %u: %s: %s", i, what, strerror(-r));
+			workers_release(srv, false);
 			return r;
 		}
 		log_info("worker %u: running on cpu %d", i, srv->cpus[i]);
 	}
+	workers_release(srv, true);
 	return 0;
 }
 
@@ -242,8 +308,14 @@ struct server *server_start(const struct config *cfg, char *err, size_t errcap)
 	}
 	srv->sh.cfg = cfg;
 	atomic_init(&srv->sh.stop, false);
-	atomic_init(&srv->sh.failed, 0);
+	pthread_mutex_init(&srv->sh.lock, NULL);
+	pthread_cond_init(&srv->sh.cond, NULL);
 	r = pick_cpus(cfg, &cpus, &n_cpus);
+	if (r == -ERANGE) {
+		snprintf(err, errcap, "--cpus: CPU %u is not online or not allowed for this process",
+			 n_cpus);
+		goto fail;
+	}
 	if (r < 0) {
 		snprintf(err, errcap, "--cpus: no usable CPU in the set (%s)", strerror(-r));
 		goto fail;
@@ -253,7 +325,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errcap)
 	randombytes_buf(srv->sh.swarm_seed, sizeof(srv->sh.swarm_seed));
 	connid_key_init(&srv->sh.connid_key);
 
-	size_t n_fds = (size_t)srv->sh.n_workers * CONFIG_MAX_LISTEN;
+	size_t n_fds = (size_t)srv->sh.n_workers * FDS_PER_WORKER;
 	fds = malloc(n_fds * sizeof(int));
 	if (!fds) {
 		snprintf(err, errcap, "out of memory");
@@ -263,7 +335,11 @@ struct server *server_start(const struct config *cfg, char *err, size_t errcap)
 		fds[i] = -1;
 	/* Listener k's sockets share one port: port 0 resolves on the first bind. */
 	for (size_t k = 0; k < cfg->n_udp; k++)
-		if ((r = bind_listener(srv, k, fds, err, errcap)) < 0)
+		if ((r = bind_listener(srv, &cfg->udp[k], SOCK_DGRAM, k, fds, err, errcap)) < 0)
+			goto fail_fds;
+	for (size_t k = 0; k < cfg->n_http; k++)
+		if ((r = bind_listener(srv, &cfg->http[k], SOCK_STREAM, CONFIG_MAX_LISTEN + k, fds,
+				       err, errcap)) < 0)
 			goto fail_fds;
 	if ((r = rings_create(srv)) < 0) {
 		snprintf(err, errcap, "handoff rings: %s", strerror(-r));
@@ -277,6 +353,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errcap)
 	free(cpus);
 	if (workers_start(srv, err, errcap) < 0) {
 		server_stop(srv);
+		server_free(srv);
 		return NULL;
 	}
 	return srv;
@@ -286,7 +363,7 @@ fail_fds:
 	free(fds);
 fail:
 	free(cpus);
-	server_stop(srv);
+	server_free(srv);
 	return NULL;
 }
 
@@ -297,8 +374,16 @@ void server_stop(struct server *srv)
 	atomic_store(&srv->sh.stop, true);
 	for (unsigned i = 0; i < srv->started; i++)
 		pthread_join(srv->threads[i], NULL);
-	if (srv->barrier_ready)
-		pthread_barrier_destroy(&srv->sh.started);
+	srv->started = 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	server_stop(srv);
+	pthread_mutex_destroy(&srv->sh.lock);
+	pthread_cond_destroy(&srv->sh.cond);
 	if (srv->sh.workers)
 		for (unsigned i = 0; i < srv->sh.n_workers; i++)
 			worker_destroy(srv->sh.workers[i]);

@@ -43,106 +43,11 @@
 #include "netaddr.h"
 #include "swarm.h"
 #include "udp.h"
-
-/* Receive buffer: io_uring_recvmsg_out, the source address (32 bytes, see
- * PLATFORM.md) and the payload. A payload longer than UDP_REQUEST_MAX is
- * malformed, so anything that reaches that length is enough. */
-#define RECV_NAMELEN 32
-#define RECV_BUF_SIZE 2048
-#define RECV_BGID 0
-
-/* Send slot payload: the largest UDP payload that leaves a 1500-byte MTU
- * unfragmented over IPv4 (1472) - replies are capped to fit. */
-#define SEND_DATA_MAX 1472
-#define SEND_DATA_MAX_V6 1452 /* 1500 - 40 (IPv6) - 8 (UDP) */
+#include "worker_internal.h"
 
 /* Incremental expiry work per loop turn: torrent slots visited. */
 #define SWEEP_BUDGET_BUSY 256
 #define SWEEP_BUDGET_IDLE 8192
-
-/* user_data: kind in the top byte, an index below. */
-enum ud_kind {
-	UD_RECV = 1,  /* index = listener */
-	UD_SEND = 2,  /* index = send slot */
-	UD_WAKE = 3,  /* MSG_RING from another worker */
-	UD_OTHER = 4, /* completions we do not act on */
-};
-#define UD_MAKE(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
-#define UD_KIND(ud) ((unsigned)((ud) >> 56))
-#define UD_INDEX(ud) ((uint32_t)(ud))
-
-/* Handoff record types on the SPSC rings. */
-enum handoff_type {
-	HANDOFF_UDP_ANNOUNCE = 1,
-	HANDOFF_UDP_SCRAPE = 2,
-};
-
-/* Where a UDP reply goes: the client and the listener it wrote to. */
-struct udp_origin {
-	struct netaddr client; /* source address and port */
-	uint32_t transaction_id;
-	uint16_t listener; /* index into cfg->udp; same on every worker */
-};
-
-struct handoff_announce {
-	struct udp_origin origin;
-	struct swarm_announce announce;
-};
-
-/* A scrape travelling between owners. Variable length: count hashes follow
- * the fixed part. done has bit i set once entry i is filled. */
-struct handoff_scrape {
-	struct udp_origin origin;
-	uint32_t count;
-	uint64_t done[2];
-	struct udp_scrape_entry entries[UDP_SCRAPE_MAX_HASHES];
-	struct info_hash hashes[];
-};
-
-struct send_slot {
-	struct msghdr msg;
-	struct iovec iov;
-	struct sockaddr_storage addr;
-	uint32_t next_free; /* free-list link */
-	uint8_t data[SEND_DATA_MAX];
-};
-
-struct worker {
-	struct counters counters; /* first: its own cache lines */
-
-	struct worker_shared *sh;
-	const struct config *cfg;
-	unsigned id;
-	int cpu;
-
-	struct io_uring ring;
-	bool ring_ready;
-	int udp_fds[CONFIG_MAX_LISTEN];
-	size_t n_udp;
-	bool rearm[CONFIG_MAX_LISTEN];
-
-	struct io_uring_buf_ring *br; /* mmap'd, recv_buffers entries */
-	size_t br_bytes;
-	uint8_t *recv_bufs; /* recv_buffers * RECV_BUF_SIZE */
-	unsigned n_bufs;
-	unsigned buf_added; /* buffers given back in this batch */
-	struct msghdr recv_msg; /* multishot template: namelen only */
-
-	struct send_slot *slots;
-	uint32_t free_slot; /* head of the free list; UINT32_MAX when empty */
-
-	struct swarm *swarm;
-	struct spsc **in;  /* [n_workers]: ring from worker j to us */
-	struct spsc **out; /* [n_workers]: ring from us to worker j */
-	bool *out_dirty;   /* [n_workers]: reserved but not published */
-
-	alignas(64) atomic_int sleeping; /* 1 while in (or about to enter) wait */
-	int ring_fd;                     /* for MSG_RING from other workers */
-
-	uint32_t now; /* coarse clock, seconds; refreshed each loop turn */
-	int setup_err;
-	const char *setup_what;
-};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -196,7 +101,7 @@ static void slot_put(struct worker *w, struct send_slot *s)
 	w->free_slot = (uint32_t)(s - w->slots);
 }
 
-static struct io_uring_sqe *get_sqe(struct worker *w)
+struct io_uring_sqe *worker_get_sqe(struct worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
@@ -212,7 +117,7 @@ static struct io_uring_sqe *get_sqe(struct worker *w)
  * listener. Takes the slot in every case. */
 static void udp_send(struct worker *w, const struct udp_origin *o, struct send_slot *s, size_t len)
 {
-	struct io_uring_sqe *sqe = get_sqe(w);
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
 
 	if (!sqe) {
 		counters_inc(&w->counters, CTR_send_no_sqe);
@@ -250,7 +155,7 @@ static void udp_send_error(struct worker *w, const struct udp_origin *o, const c
 /* --------------------------------------------------------------- handoff */
 
 /* Reserves a record on the ring to worker `to`; NULL (counted) when full. */
-static void *handoff_reserve(struct worker *w, unsigned to, size_t len, enum handoff_type type)
+void *worker_handoff_reserve(struct worker *w, unsigned to, size_t len, enum handoff_type type)
 {
 	void *p = spsc_reserve(w->out[to], (uint32_t)len, (uint16_t)type);
 
@@ -274,9 +179,10 @@ static void handoff_flush(struct worker *w)
 		/* Pairs with the fence in worker_sleep: publish, then look. */
 		atomic_thread_fence(memory_order_seq_cst);
 		struct worker *peer = w->sh->workers[j];
-		if (!atomic_exchange(&peer->sleeping, 0))
+		if (!atomic_load_explicit(&peer->sleeping, memory_order_relaxed) ||
+		    !atomic_exchange(&peer->sleeping, 0))
 			continue;
-		struct io_uring_sqe *sqe = get_sqe(w);
+		struct io_uring_sqe *sqe = worker_get_sqe(w);
 		if (!sqe)
 			continue; /* it wakes within WORKER_IDLE_MS anyway */
 		io_uring_prep_msg_ring(sqe, peer->ring_fd, 0, UD_MAKE(UD_WAKE, w->id), 0);
@@ -296,7 +202,7 @@ static uint32_t numwant_fit(const struct netaddr *client)
 	return (SEND_DATA_MAX - UDP_ANNOUNCE_RESPONSE_HEADER) / UDP_PEER4_LEN;
 }
 
-static const char *limit_message(struct worker *w, int err)
+const char *worker_limit_message(struct worker *w, int err)
 {
 	switch (err) {
 	case -ENOSPC:
@@ -318,15 +224,19 @@ static void announce_owned(struct worker *w, const struct udp_origin *o,
 	struct send_slot *s = slot_get(w);
 	struct swarm_counts counts;
 
-	if (!s)
+	if (!s) {
+		/* No room for the reply (counted): the swarm still learns of the
+		 * announce, so a stopped or completed event is never lost. */
+		swarm_announce(w->swarm, a, w->now, NULL, 0, &counts);
 		return;
+	}
 	size_t cap = (is_v6(&o->client) ? SEND_DATA_MAX_V6 : SEND_DATA_MAX) -
 		     UDP_ANNOUNCE_RESPONSE_HEADER;
 	int n = swarm_announce(w->swarm, a, w->now, s->data + UDP_ANNOUNCE_RESPONSE_HEADER, cap,
 			       &counts);
 	if (n < 0) {
 		slot_put(w, s);
-		udp_send_error(w, o, limit_message(w, n));
+		udp_send_error(w, o, worker_limit_message(w, n));
 		return;
 	}
 	udp_write_announce_header(s->data, sizeof(s->data), o->transaction_id,
@@ -357,7 +267,8 @@ static void announce_received(struct worker *w, const struct udp_origin *o,
 		announce_owned(w, o, &a);
 		return;
 	}
-	struct handoff_announce *h = handoff_reserve(w, owner, sizeof(*h), HANDOFF_UDP_ANNOUNCE);
+	struct handoff_udp_announce *h =
+		worker_handoff_reserve(w, owner, sizeof(*h), HANDOFF_UDP_ANNOUNCE);
 	if (h) {
 		h->origin = *o;
 		h->announce = a;
@@ -366,9 +277,9 @@ static void announce_received(struct worker *w, const struct udp_origin *o,
 
 /* --------------------------------------------------------------- scrapes */
 
-static size_t scrape_record_len(uint32_t count)
+size_t worker_scrape_len(uint32_t count)
 {
-	return sizeof(struct handoff_scrape) + count * sizeof(struct info_hash);
+	return sizeof(struct handoff_scrape) + count * sizeof(struct http_scrape_file);
 }
 
 static bool scrape_done(const struct handoff_scrape *s, uint32_t i)
@@ -376,55 +287,72 @@ static bool scrape_done(const struct handoff_scrape *s, uint32_t i)
 	return (s->done[i / 64] >> (i % 64)) & 1;
 }
 
-/* Fills every entry this worker owns; returns the owner of the first entry
- * still missing, or our id when all are filled. */
-static unsigned scrape_fill(struct worker *w, struct handoff_scrape *s)
+unsigned worker_scrape_fill(struct worker *w, struct handoff_scrape *s)
 {
 	unsigned next = w->id;
 
 	for (uint32_t i = 0; i < s->count; i++) {
 		if (scrape_done(s, i))
 			continue;
-		unsigned owner = worker_owner(w->sh->shard_key, &s->hashes[i], w->sh->n_workers);
+		struct http_scrape_file *f = &s->files[i];
+		unsigned owner = worker_owner(w->sh->shard_key, &f->info_hash, w->sh->n_workers);
 		if (owner != w->id) {
 			if (next == w->id)
 				next = owner;
 			continue;
 		}
 		struct swarm_counts c;
-		swarm_scrape(w->swarm, &s->hashes[i], &c);
-		s->entries[i] = (struct udp_scrape_entry){
-			.seeders = c.seeders,
-			.completed = c.downloaded,
-			.leechers = c.leechers,
-		};
+		swarm_scrape(w->swarm, &f->info_hash, &c);
+		f->complete = c.seeders;
+		f->downloaded = c.downloaded;
+		f->incomplete = c.leechers;
 		s->done[i / 64] |= 1ULL << (i % 64);
 	}
 	return next;
 }
 
-/* Fills what we own, then replies or passes the rest to the next owner. */
-static void scrape_step(struct worker *w, struct handoff_scrape *s)
+static void scrape_udp_reply(struct worker *w, const struct handoff_scrape *s)
 {
-	unsigned next = scrape_fill(w, s);
-
-	if (next != w->id) {
-		size_t len = scrape_record_len(s->count);
-		void *h = handoff_reserve(w, next, len, HANDOFF_UDP_SCRAPE);
-		if (h)
-			memcpy(h, s, len);
-		return;
-	}
+	struct udp_scrape_entry entries[UDP_SCRAPE_MAX_HASHES];
 	struct send_slot *slot = slot_get(w);
+
 	if (!slot)
 		return;
-	int len = udp_write_scrape(slot->data, sizeof(slot->data), s->origin.transaction_id,
-				   s->entries, s->count);
+	for (uint32_t i = 0; i < s->count && i < UDP_SCRAPE_MAX_HASHES; i++)
+		entries[i] = (struct udp_scrape_entry){
+			.seeders = s->files[i].complete,
+			.completed = s->files[i].downloaded,
+			.leechers = s->files[i].incomplete,
+		};
+	int len = udp_write_scrape(slot->data, sizeof(slot->data), s->udp.transaction_id, entries,
+				   s->count);
 	if (len < 0) {
 		slot_put(w, slot);
 		return;
 	}
-	udp_send(w, &s->origin, slot, (size_t)len);
+	udp_send(w, &s->udp, slot, (size_t)len);
+}
+
+/* One step of a scrape at this worker: fill what we own, then pass the
+ * record on to the next owner, or finish it (UDP: reply from here; HTTP:
+ * back to the connection's worker, or answer if that is us). */
+static void scrape_step(struct worker *w, struct handoff_scrape *s)
+{
+	unsigned next = worker_scrape_fill(w, s);
+
+	if (next == w->id && s->reply == SCRAPE_REPLY_HTTP)
+		next = s->http.worker;
+	if (next != w->id) {
+		size_t len = worker_scrape_len(s->count);
+		void *h = worker_handoff_reserve(w, next, len, HANDOFF_SCRAPE);
+		if (h)
+			memcpy(h, s, len);
+		return;
+	}
+	if (s->reply == SCRAPE_REPLY_UDP)
+		scrape_udp_reply(w, s);
+	else
+		worker_http_scrape_done(w, s);
 }
 
 static void scrape_received(struct worker *w, const struct udp_origin *o,
@@ -434,13 +362,15 @@ static void scrape_received(struct worker *w, const struct udp_origin *o,
 	union {
 		struct handoff_scrape s;
 		uint8_t bytes[sizeof(struct handoff_scrape) +
-			      UDP_SCRAPE_MAX_HASHES * sizeof(struct info_hash)];
+			      UDP_SCRAPE_MAX_HASHES * sizeof(struct http_scrape_file)];
 	} u;
 
-	u.s.origin = *o;
+	memset(&u.s, 0, sizeof(u.s));
+	u.s.reply = SCRAPE_REPLY_UDP;
+	u.s.udp = *o;
 	u.s.count = r->count;
-	u.s.done[0] = u.s.done[1] = 0;
-	memcpy(u.s.hashes, r->hashes, r->count * sizeof(struct info_hash));
+	for (uint32_t i = 0; i < r->count; i++)
+		u.s.files[i] = (struct http_scrape_file){ .info_hash = r->hashes[i] };
 	scrape_step(w, &u.s);
 }
 
@@ -536,7 +466,39 @@ static void udp_request(struct worker *w, unsigned listener, const struct netadd
 		scrape_received(w, &o, &req.scrape);
 }
 
-/* Requests other workers handed to us. */
+/* One record another worker handed to us. Records are checked for their
+ * size: a ring only carries what workers wrote, but a mismatch must never
+ * read past the record. */
+static void handoff_dispatch(struct worker *w, void *p, uint32_t len, uint16_t type)
+{
+	switch (type) {
+	case HANDOFF_UDP_ANNOUNCE:
+		if (len == sizeof(struct handoff_udp_announce)) {
+			const struct handoff_udp_announce *h = p;
+			announce_owned(w, &h->origin, &h->announce);
+		}
+		break;
+	case HANDOFF_SCRAPE: {
+		struct handoff_scrape *s = p;
+		if (len >= sizeof(*s) && s->count <= HTTP_SCRAPE_MAX &&
+		    len == worker_scrape_len(s->count))
+			scrape_step(w, s); /* ours until release: edited in place */
+		break;
+	}
+	case HANDOFF_HTTP_ANNOUNCE:
+		if (len == sizeof(struct handoff_http_announce))
+			worker_http_announce_owned(w, p);
+		break;
+	case HANDOFF_HTTP_ANSWER:
+		if (len >= sizeof(struct handoff_http_answer))
+			worker_http_answer(w, p, len);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Requests and answers other workers handed to us. */
 static bool handoff_drain(struct worker *w)
 {
 	bool any = false;
@@ -550,13 +512,7 @@ static bool handoff_drain(struct worker *w)
 		while ((p = spsc_next(w->in[j], &len, &type))) {
 			any = true;
 			counters_inc(&w->counters, CTR_handoff_received);
-			if (type == HANDOFF_UDP_ANNOUNCE && len == sizeof(struct handoff_announce)) {
-				const struct handoff_announce *h = p;
-				announce_owned(w, &h->origin, &h->announce);
-			} else if (type == HANDOFF_UDP_SCRAPE) {
-				/* The record is ours until release; scrape_step edits it. */
-				scrape_step(w, (struct handoff_scrape *)p);
-			}
+			handoff_dispatch(w, (void *)p, len, type);
 		}
 		spsc_release(w->in[j]);
 	}
@@ -567,7 +523,7 @@ static bool handoff_drain(struct worker *w)
 
 static void recv_arm(struct worker *w, unsigned listener)
 {
-	struct io_uring_sqe *sqe = get_sqe(w);
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
 
 	if (!sqe) {
 		w->rearm[listener] = true; /* try again next turn */
@@ -650,6 +606,11 @@ static unsigned completions_drain(struct worker *w)
 		case UD_SEND:
 			send_completion(w, cqe);
 			break;
+		case UD_HTTP_ACCEPT:
+		case UD_HTTP_RECV:
+		case UD_HTTP_SEND:
+			worker_http_completion(w, cqe);
+			break;
 		default:
 			break; /* wake-ups and skipped successes */
 		}
@@ -698,12 +659,15 @@ static void worker_loop(struct worker *w)
 	while (!atomic_load_explicit(&w->sh->stop, memory_order_relaxed)) {
 		counters_inc(&w->counters, CTR_loop_turns);
 		w->now = clock_seconds();
-		bool busy = handoff_drain(w);
-		busy |= completions_drain(w) > 0;
+		/* Completions first: finished sends give their slots back before
+		 * the handed-over requests need them. */
+		bool busy = completions_drain(w) > 0;
+		busy |= handoff_drain(w);
 		handoff_flush(w);
 		size_t expired = swarm_sweep(w->swarm, w->now,
 					     busy ? SWEEP_BUDGET_BUSY : SWEEP_BUDGET_IDLE);
 		counters_add(&w->counters, CTR_peers_expired, expired);
+		worker_http_tick(w);
 		if (busy)
 			io_uring_submit_and_get_events(&w->ring);
 		else
@@ -728,7 +692,7 @@ static int setup_ring(struct worker *w)
 	/* SINGLE_ISSUER: only this thread submits. DEFER_TASKRUN: completion work
 	 * runs when we ask for events, not by interrupting the loop. */
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = w->cfg->ring_entries * 4;
 	int r = io_uring_queue_init_params(w->cfg->ring_entries, &w->ring, &p);
 	if (r < 0)
@@ -779,7 +743,6 @@ static int setup_slots(struct worker *w)
 {
 	uint32_t n = w->cfg->send_slots;
 
-	/* Lazily backed: only slots actually used become resident. */
 	w->slots = mmap(NULL, (size_t)n * sizeof(*w->slots), PROT_READ | PROT_WRITE,
 			MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (w->slots == MAP_FAILED) {
@@ -807,7 +770,8 @@ static int setup_swarm(struct worker *w)
 	return w->swarm ? 0 : setup_fail(w, -ENOMEM, "swarm shard");
 }
 
-struct worker *worker_create(struct worker_shared *sh, unsigned id, int cpu, const int *udp_fds)
+struct worker *worker_create(struct worker_shared *sh, unsigned id, int cpu, const int *udp_fds,
+			     const int *http_fds)
 {
 	struct worker *w;
 	unsigned n = sh->n_workers;
@@ -822,11 +786,14 @@ struct worker *worker_create(struct worker_shared *sh, unsigned id, int cpu, con
 	w->ring_fd = -1;
 	w->n_udp = sh->cfg->n_udp;
 	memcpy(w->udp_fds, udp_fds, w->n_udp * sizeof(int));
+	w->n_http = sh->cfg->n_http;
+	memcpy(w->http_fds, http_fds, w->n_http * sizeof(int));
 	atomic_init(&w->sleeping, 0);
 	w->in = calloc(n, sizeof(*w->in));
 	w->out = calloc(n, sizeof(*w->out));
 	w->out_dirty = calloc(n, sizeof(*w->out_dirty));
 	if (!w->in || !w->out || !w->out_dirty) {
+		w->n_udp = w->n_http = 0; /* the sockets stay the caller's on failure */
 		worker_destroy(w);
 		return NULL;
 	}
@@ -842,7 +809,7 @@ static int worker_setup(struct worker *w)
 	int r;
 
 	if ((r = setup_ring(w)) < 0 || (r = setup_buffers(w)) < 0 || (r = setup_slots(w)) < 0 ||
-	    (r = setup_swarm(w)) < 0)
+	    (r = setup_swarm(w)) < 0 || (r = worker_http_setup(w)) < 0)
 		return r;
 	for (unsigned k = 0; k < w->n_udp; k++)
 		recv_arm(w, k);
@@ -854,10 +821,20 @@ void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	if (worker_setup(w) < 0)
-		atomic_store(&w->sh->failed, 1);
-	pthread_barrier_wait(&w->sh->started);
-	if (!atomic_load(&w->sh->failed))
+	int r = worker_setup(w);
+
+	/* Report, then wait until every worker has reported: nobody may
+	 * post to a ring of a worker that is not set up. */
+	pthread_mutex_lock(&w->sh->lock);
+	w->sh->reported++;
+	if (r < 0)
+		w->sh->failed = true;
+	pthread_cond_broadcast(&w->sh->cond);
+	while (!w->sh->go && !w->sh->failed)
+		pthread_cond_wait(&w->sh->cond, &w->sh->lock);
+	bool run = w->sh->go && !w->sh->failed;
+	pthread_mutex_unlock(&w->sh->lock);
+	if (run)
 		worker_loop(w);
 	return NULL;
 }
@@ -866,11 +843,15 @@ void worker_destroy(struct worker *w)
 {
 	if (!w)
 		return;
+	worker_http_destroy(w);
 	if (w->ring_ready)
 		io_uring_queue_exit(&w->ring);
 	for (size_t k = 0; k < w->n_udp; k++)
 		if (w->udp_fds[k] >= 0)
 			close(w->udp_fds[k]);
+	for (size_t k = 0; k < w->n_http; k++)
+		if (w->http_fds[k] >= 0)
+			close(w->http_fds[k]);
 	if (w->br)
 		munmap(w->br, w->br_bytes);
 	if (w->recv_bufs)

@@ -22,147 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "netaddr.h"
 #include "udp.h"
-
-#define MAX_LOG 65536
-
-struct tracker {
-	pid_t pid;
-	int log_fd; /* read end of the server's stderr */
-	char log[MAX_LOG];
-	size_t log_len;
-	struct netaddr udp4, udp6;
-	int exit_status;
-};
-
-static const char *server_bin(void)
-{
-	const char *bin = getenv("RINGTRACKER_BIN");
-
-	return bin ? bin : "build/ringtracker";
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Reads what the server logged so far, waiting at most timeout_ms. */
-static void tracker_read_log(struct tracker *t, int timeout_ms)
-{
-	struct pollfd p = { .fd = t->log_fd, .events = POLLIN };
-
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return;
-	ssize_t n = read(t->log_fd, t->log + t->log_len, MAX_LOG - 1 - t->log_len);
-	if (n > 0)
-		t->log_len += (size_t)n;
-	t->log[t->log_len] = '\0';
-}
-
-/* Finds "udp: listening on <addr>" for the given family in the log. */
-static void tracker_find_listener(struct tracker *t, int family, struct netaddr *out)
-{
-	const char *p = t->log;
-
-	while ((p = strstr(p, "udp: listening on "))) {
-		char text[NETADDR_TEXT_MAX];
-		p += strlen("udp: listening on ");
-		size_t n = strcspn(p, " \n");
-		if (n >= sizeof(text))
-			continue;
-		memcpy(text, p, n);
-		text[n] = '\0';
-		struct netaddr a;
-		if (netaddr_parse(text, &a) == 0 && a.family == family) {
-			*out = a;
-			return;
-		}
-	}
-}
-
-/* Starts the server with extra args (NULL-ended) and waits for "ready". */
-static void tracker_start(struct tracker *t, const char *const *extra)
-{
-	const char *argv[32] = { server_bin(), "--udp", "127.0.0.1:0", "--udp", "[::1]:0" };
-	int n = 5, fds[2];
-
-	memset(t, 0, sizeof(*t));
-	for (; extra && *extra; extra++)
-		argv[n++] = *extra;
-	argv[n] = NULL;
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	t->pid = fork();
-	cr_assert_geq(t->pid, 0);
-	if (t->pid == 0) {
-		/* A failed assertion ends the test process: take the server along. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	t->log_fd = fds[0];
-	double deadline = now_s() + 10;
-	while (!strstr(t->log, " ready") && now_s() < deadline) {
-		size_t before = t->log_len;
-		tracker_read_log(t, 100);
-		int status;
-		if (t->log_len == before && waitpid(t->pid, &status, WNOHANG) == t->pid)
-			cr_assert_fail("server exited at start-up:\n%s", t->log);
-	}
-	cr_assert(strstr(t->log, " ready"), "server not ready in 10 s:\n%s", t->log);
-	tracker_find_listener(t, AF_INET, &t->udp4);
-	tracker_find_listener(t, AF_INET6, &t->udp6);
-	cr_assert_neq(t->udp4.port, 0, "no IPv4 listener in log:\n%s", t->log);
-	cr_assert_neq(t->udp6.port, 0, "no IPv6 listener in log:\n%s", t->log);
-}
-
-/* SIGTERM, then expects a clean exit within a second. */
-static void tracker_stop(struct tracker *t)
-{
-	int status = -1;
-	pid_t r = 0;
-
-	kill(t->pid, SIGTERM);
-	double deadline = now_s() + 1.0;
-	while (now_s() < deadline && (r = waitpid(t->pid, &status, WNOHANG)) == 0)
-		usleep(5000);
-	if (r != t->pid) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, &status, 0);
-		cr_assert_fail("server did not stop within 1 s of SIGTERM");
-	}
-	for (int i = 0; i < 20 && t->log_len < MAX_LOG - 1; i++) {
-		size_t before = t->log_len;
-		tracker_read_log(t, 10);
-		if (t->log_len == before)
-			break;
-	}
-	close(t->log_fd);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bad exit status %d:\n%s",
-		  status, t->log);
-	cr_assert(strstr(t->log, "stopped"), "no clean stop in log:\n%s", t->log);
-}
-
-/* Sum of one counter over the workers' exit lines ("name=N"). */
-static unsigned long long log_counter(const struct tracker *t, const char *name)
-{
-	char key[64];
-	unsigned long long sum = 0;
-	const char *p = t->log;
-
-	snprintf(key, sizeof(key), " %s=", name);
-	while ((p = strstr(p, key))) {
-		p += strlen(key);
-		sum += strtoull(p, NULL, 10);
-	}
-	return sum;
-}
 
 /* --- a BEP 15 client --- */
 
@@ -222,15 +84,6 @@ static void client_connect(struct client *c)
 	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
 	cr_assert_eq(r.action, UDP_ACTION_CONNECT);
 	c->connection_id = r.connection_id;
-}
-
-static struct info_hash hash_of(unsigned i)
-{
-	struct info_hash h;
-
-	memset(h.b, 0xab, sizeof(h.b));
-	memcpy(h.b, &i, sizeof(i));
-	return h;
 }
 
 /* Announces and parses the reply into *r (pointing into reply). */
@@ -513,37 +366,6 @@ Test(integration, survives_junk, .timeout = 60)
 	cr_assert_gt(log_counter(&t, "recv_rearm"), 0, "0-byte datagrams must force a re-arm");
 }
 
-/* --- command line --- */
-
-/* Runs the server with args, returns its exit status; stderr into err. */
-static int run_cli(const char *const *args, char *err, size_t cap)
-{
-	const char *argv[16] = { server_bin() };
-	int n = 1, fds[2];
-
-	for (; *args; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDERR_FILENO);
-		dup2(fds[1], STDOUT_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t len = 0;
-	ssize_t r;
-	while (len < cap - 1 && (r = read(fds[0], err + len, cap - 1 - len)) > 0)
-		len += (size_t)r;
-	err[len] = '\0';
-	close(fds[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 Test(integration, bad_flags_and_addresses_exit_2, .timeout = 30)
 {
 	char out[8192];
@@ -630,4 +452,36 @@ Test(integration, limits_answer_with_errors_and_keep_serving, .timeout = 30)
 	tracker_stop(&t);
 	cr_assert_eq(log_counter(&t, "limit_torrents"), 1);
 	cr_assert_eq(log_counter(&t, "limit_peers"), 1);
+}
+
+/* A second tracker on a port already served must refuse to start, not
+ * silently share the traffic through SO_REUSEPORT. */
+Test(integration, second_instance_on_same_port_refused, .timeout = 30)
+{
+	struct tracker t;
+	char out[8192], udp[NETADDR_TEXT_MAX], http[NETADDR_TEXT_MAX];
+
+	tracker_start(&t, (const char *[]){ "--workers", "1", NULL });
+	netaddr_format(&t.udp4, udp, sizeof(udp));
+	netaddr_format(&t.http4, http, sizeof(http));
+	cr_assert_eq(run_cli((const char *[]){ "--udp", udp, "--http", "127.0.0.1:0", NULL }, out,
+			     sizeof(out)),
+		     2, "%s", out);
+	cr_assert(strstr(out, "another tracker"), "%s", out);
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "127.0.0.1:0", "--http", http, NULL }, out,
+			     sizeof(out)),
+		     2, "%s", out);
+	cr_assert(strstr(out, "--http"), "%s", out);
+	tracker_stop(&t);
+}
+
+Test(integration, unusable_cpu_exits_2, .timeout = 30)
+{
+	char out[8192];
+
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "127.0.0.1:0", "--http", "127.0.0.1:0",
+					      "--cpus", "1000", NULL },
+			     out, sizeof(out)),
+		     2, "%s", out);
+	cr_assert(strstr(out, "CPU 1000"), "%s", out);
 }

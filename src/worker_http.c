@@ -1,0 +1,656 @@
+/* worker_http.c - the HTTP tracker inside a worker: connections accepted
+ * on the worker's own SO_REUSEPORT listeners, requests parsed (http.c),
+ * announces and scrapes answered from the swarm shards.
+ *
+ * What it does: multishot accept per listener; one recv and one send at a
+ * time per connection; keep-alive and pipelining (requests of a connection
+ * are answered in order, one at a time); 400/404/405/414/431/505 for bad
+ * requests, then close; bencoded failure reasons for bad parameters; idle and
+ * request-head timeouts and a per-worker connection limit checked once a
+ * second. An announce for a torrent another worker owns goes to the owner
+ * over the handoff ring and its answer comes back over the reverse ring;
+ * scrapes travel from owner to owner and return here (DESIGN.md).
+ *
+ * What it doesn't (yet): trusted reverse proxies (X-Forwarded-For), full
+ * scrape, BEP 7 peers of the other family than the connection's.
+ *
+ * Threads: the worker's own thread only. Memory: the connection table and
+ * each open connection's read and write buffers are owned here (malloc).
+ * Spec: BEP 3, BEP 23 (compact), BEP 7 (peers6), BEP 24 (external ip),
+ * BEP 48 (scrape).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "worker_internal.h"
+
+/* Room for the largest body: a 256-hash scrape or 200 dictionary-model
+ * IPv6 peers, with margin. */
+#define HTTP_SCRATCH 65536
+#define HTTP_HEAD_MAX 256 /* status line and our headers */
+#define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN)
+
+struct http_conn {
+	int fd;             /* -1 when the slot is free */
+	uint32_t gen;       /* bumped at each reuse of the slot */
+	uint32_t next_free; /* free-list link */
+	bool recv_armed;
+	bool send_armed;
+	bool waiting;          /* a request is with another worker */
+	bool close_after_send; /* answer an error, then close */
+	bool closing;          /* shut down: close when nothing is in flight */
+	bool keep_alive;       /* of the request being answered */
+	bool compact;          /* of the announce being answered */
+	struct netaddr peer;   /* the client as seen by the server */
+	uint32_t last_active;  /* seconds: last byte in or out */
+	uint32_t head_started; /* seconds: first byte of an unfinished head; 0 = none */
+	char *rbuf;
+	uint32_t rlen, rcap;
+	uint8_t *wbuf;
+	uint32_t wlen, wsent, wcap;
+};
+
+struct http_conns {
+	struct http_conn *conns; /* [cfg->http_max_connections] */
+	uint32_t n;
+	uint32_t free_head; /* UINT32_MAX when full */
+	uint32_t open;
+	uint32_t last_tick; /* seconds */
+	uint8_t scratch[HTTP_SCRATCH];
+};
+
+static void conn_pump(struct worker *w, struct http_conn *c);
+
+/* -------------------------------------------------------------- table */
+
+int worker_http_setup(struct worker *w)
+{
+	uint32_t n = w->cfg->http_max_connections;
+
+	if (w->n_http == 0)
+		return 0;
+	w->http = calloc(1, sizeof(*w->http));
+	if (!w->http)
+		goto fail;
+	w->http->conns = calloc(n, sizeof(struct http_conn));
+	if (!w->http->conns)
+		goto fail;
+	w->http->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		w->http->conns[i].fd = -1;
+		w->http->conns[i].next_free = i + 1 < n ? i + 1 : UINT32_MAX;
+	}
+	for (size_t k = 0; k < w->n_http; k++)
+		w->http_rearm[k] = true; /* armed by the first tick */
+	return 0;
+fail:
+	w->setup_err = -ENOMEM;
+	w->setup_what = "HTTP connection table";
+	return -ENOMEM;
+}
+
+void worker_http_destroy(struct worker *w)
+{
+	if (!w->http)
+		return;
+	for (uint32_t i = 0; i < w->http->n; i++) {
+		struct http_conn *c = &w->http->conns[i];
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c->rbuf);
+		free(c->wbuf);
+	}
+	free(w->http->conns);
+	free(w->http);
+	w->http = NULL;
+}
+
+static struct http_conn *conn_alloc(struct worker *w, int fd)
+{
+	struct http_conns *h = w->http;
+
+	if (h->free_head == UINT32_MAX)
+		return NULL;
+	struct http_conn *c = &h->conns[h->free_head];
+	uint32_t gen = c->gen + 1;
+	char *rbuf = c->rbuf;
+	uint32_t rcap = w->cfg->http_max_header + 1;
+
+	if (!rbuf) {
+		rbuf = malloc(rcap);
+		if (!rbuf)
+			return NULL;
+	}
+	h->free_head = c->next_free;
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->gen = gen;
+	c->rbuf = rbuf;
+	c->rcap = rcap;
+	c->last_active = w->now;
+	h->open++;
+	return c;
+}
+
+/* Closes the socket and frees the slot; in-flight operations must be done.
+ * The read buffer is kept for the next connection; the write buffer is not
+ * (it may have grown large). */
+static void conn_free(struct worker *w, struct http_conn *c)
+{
+	struct http_conns *h = w->http;
+
+	if (c->fd < 0)
+		return; /* already freed in this call chain */
+	close(c->fd);
+	c->fd = -1;
+	free(c->wbuf);
+	c->wbuf = NULL;
+	c->wlen = c->wsent = c->wcap = 0;
+	c->next_free = h->free_head;
+	h->free_head = (uint32_t)(c - h->conns);
+	h->open--;
+	counters_inc(&w->counters, CTR_http_closed);
+}
+
+/* Starts closing: shuts the socket down so that a pending recv or send
+ * completes, then conn_pump frees it. */
+static void conn_close(struct worker *w, struct http_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	shutdown(c->fd, SHUT_RDWR);
+	conn_pump(w, c);
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Appends a complete response; closes the connection if it cannot. */
+static void respond(struct worker *w, struct http_conn *c, int status, const char *type,
+		    const void *body, size_t body_len)
+{
+	size_t need = (size_t)c->wlen + HTTP_HEAD_MAX + body_len;
+
+	if (need > c->wcap) {
+		size_t cap = need < 4096 ? 4096 : need;
+		uint8_t *p = realloc(c->wbuf, cap);
+		if (!p) {
+			conn_close(w, c);
+			return;
+		}
+		c->wbuf = p;
+		c->wcap = (uint32_t)cap;
+	}
+	bool keep = c->keep_alive && !c->close_after_send;
+	int n = http_write_response((char *)c->wbuf + c->wlen, c->wcap - c->wlen, status, type,
+				    body, body_len, keep);
+	if (n < 0) {
+		conn_close(w, c);
+		return;
+	}
+	c->wlen += (uint32_t)n;
+	if (!keep)
+		c->close_after_send = true;
+}
+
+static void respond_text(struct worker *w, struct http_conn *c, int status, const char *text)
+{
+	respond(w, c, status, "text/plain", text, strlen(text));
+}
+
+static void respond_failure(struct worker *w, struct http_conn *c, const char *reason)
+{
+	int n = http_failure_body(w->http->scratch, sizeof(w->http->scratch), reason);
+
+	counters_inc(&w->counters, CTR_http_failures);
+	if (n < 0)
+		respond_text(w, c, 500, "failure reason too long\n");
+	else
+		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
+}
+
+/* The announce reply from swarm results (rc: peer bytes or -errno). */
+static void respond_announce(struct worker *w, struct http_conn *c, int rc,
+			     const struct swarm_counts *counts, const uint8_t *peers)
+{
+	if (rc < 0) {
+		respond_failure(w, c, worker_limit_message(w, rc));
+		return;
+	}
+	bool v6 = c->peer.family == AF_INET6;
+	struct http_announce_reply r = {
+		.interval = w->cfg->announce_interval,
+		.min_interval = w->cfg->announce_interval / 2,
+		.complete = counts->seeders,
+		.incomplete = counts->leechers,
+		.downloaded = counts->downloaded,
+		.peers4 = v6 ? NULL : peers,
+		.peers4_len = v6 ? 0 : (size_t)rc,
+		.peers6 = v6 ? peers : NULL,
+		.peers6_len = v6 ? (size_t)rc : 0,
+		.compact = c->compact,
+		.external_ip = c->peer.ip,
+		.external_ip_len = netaddr_ip_len(&c->peer),
+	};
+	int n = http_announce_body(w->http->scratch, sizeof(w->http->scratch), &r);
+	if (n < 0)
+		respond_failure(w, c, "reply too large");
+	else
+		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
+}
+
+/* ----------------------------------------------------------- requests */
+
+static bool path_is(const struct http_request *r, const char *path)
+{
+	size_t n = strlen(path);
+
+	return r->path_len == n && memcmp(r->path, path, n) == 0;
+}
+
+static struct http_ticket ticket_of(struct worker *w, struct http_conn *c)
+{
+	return (struct http_ticket){
+		.worker = (uint16_t)w->id,
+		.conn = (uint32_t)(c - w->http->conns),
+		.gen = c->gen,
+	};
+}
+
+static void handle_announce(struct worker *w, struct http_conn *c, const struct http_request *req)
+{
+	struct http_announce ann;
+	const char *reason = "bad request";
+
+	counters_inc(&w->counters, c->peer.family == AF_INET6 ? CTR_http_announce_v6
+							      : CTR_http_announce_v4);
+	if (http_parse_announce(req->query, req->query ? req->query_len : 0, &ann, &reason) < 0) {
+		respond_failure(w, c, reason);
+		return;
+	}
+	struct swarm_announce a = {
+		.info_hash = ann.info_hash,
+		.peer = c->peer,
+		.event = (enum swarm_event)ann.event,
+		.seeder = ann.left == 0,
+	};
+	uint32_t numwant = ann.numwant < 0 ? w->cfg->numwant_default : (uint32_t)ann.numwant;
+	a.peer.port = ann.port;
+	a.numwant = numwant > w->cfg->numwant_max ? w->cfg->numwant_max : numwant;
+	c->compact = ann.compact;
+
+	unsigned owner = worker_owner(w->sh->shard_key, &a.info_hash, w->sh->n_workers);
+	if (owner == w->id) {
+		uint8_t peers[PEERS_MAX_BYTES];
+		struct swarm_counts counts;
+		int rc = swarm_announce(w->swarm, &a, w->now, peers, sizeof(peers), &counts);
+		respond_announce(w, c, rc, &counts, peers);
+		return;
+	}
+	struct handoff_http_announce *h =
+		worker_handoff_reserve(w, owner, sizeof(*h), HANDOFF_HTTP_ANNOUNCE);
+	if (!h) {
+		respond_failure(w, c, "tracker busy, try again");
+		return;
+	}
+	h->ticket = ticket_of(w, c);
+	h->announce = a;
+	c->waiting = true;
+}
+
+static void respond_scrape(struct worker *w, struct http_conn *c, const struct handoff_scrape *s)
+{
+	int n = http_scrape_body(w->http->scratch, sizeof(w->http->scratch), s->files, s->count);
+
+	if (n < 0)
+		respond_failure(w, c, "reply too large");
+	else
+		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
+}
+
+static void handle_scrape(struct worker *w, struct http_conn *c, const struct http_request *req)
+{
+	union {
+		struct handoff_scrape s;
+		uint8_t bytes[sizeof(struct handoff_scrape) +
+			      HTTP_SCRAPE_MAX * sizeof(struct http_scrape_file)];
+	} u;
+	struct info_hash hashes[HTTP_SCRAPE_MAX];
+	const char *reason = "bad request";
+
+	counters_inc(&w->counters, c->peer.family == AF_INET6 ? CTR_http_scrape_v6
+							      : CTR_http_scrape_v4);
+	int n = http_parse_scrape(req->query, req->query ? req->query_len : 0, hashes,
+				  w->cfg->http_scrape_max, &reason);
+	if (n < 0) {
+		respond_failure(w, c, reason);
+		return;
+	}
+	if (n == 0) {
+		respond_failure(w, c, "full scrape is disabled: give info_hash");
+		return;
+	}
+	memset(&u.s, 0, sizeof(u.s));
+	u.s.reply = SCRAPE_REPLY_HTTP;
+	u.s.http = ticket_of(w, c);
+	u.s.count = (uint32_t)n;
+	for (int i = 0; i < n; i++)
+		u.s.files[i] = (struct http_scrape_file){ .info_hash = hashes[i] };
+	unsigned next = worker_scrape_fill(w, &u.s);
+	if (next == w->id) {
+		respond_scrape(w, c, &u.s);
+		return;
+	}
+	size_t len = worker_scrape_len(u.s.count);
+	void *h = worker_handoff_reserve(w, next, len, HANDOFF_SCRAPE);
+	if (!h) {
+		respond_failure(w, c, "tracker busy, try again");
+		return;
+	}
+	memcpy(h, &u.s, len);
+	c->waiting = true;
+}
+
+static void handle_request(struct worker *w, struct http_conn *c, const struct http_request *req)
+{
+	c->keep_alive = req->keep_alive;
+	if (req->method != HTTP_GET) {
+		counters_inc(&w->counters, CTR_http_bad_method);
+		respond_text(w, c, 405, "only GET is supported\n");
+	} else if (path_is(req, "/announce")) {
+		handle_announce(w, c, req);
+	} else if (path_is(req, "/scrape")) {
+		handle_scrape(w, c, req);
+	} else if (path_is(req, "/health")) {
+		counters_inc(&w->counters, CTR_http_health);
+		respond_text(w, c, 200, "ok\n");
+	} else {
+		counters_inc(&w->counters, CTR_http_not_found);
+		respond_text(w, c, 404, "not found: try /announce or /scrape\n");
+	}
+}
+
+/* A request head that cannot be parsed: answer, then close. */
+static void handle_bad_head(struct worker *w, struct http_conn *c, int code)
+{
+	c->keep_alive = false;
+	c->close_after_send = true;
+	switch (code) {
+	case HTTP_URI_TOO_LONG:
+		counters_inc(&w->counters, CTR_http_too_large);
+		respond_text(w, c, 414, "request line too long\n");
+		break;
+	case HTTP_HEADERS_TOO_LARGE:
+		counters_inc(&w->counters, CTR_http_too_large);
+		respond_text(w, c, 431, "request head too large\n");
+		break;
+	case HTTP_BAD_VERSION:
+		counters_inc(&w->counters, CTR_http_bad_version);
+		respond_text(w, c, 505, "only HTTP/1.0 and HTTP/1.1 are supported\n");
+		break;
+	default:
+		counters_inc(&w->counters, CTR_http_bad_request);
+		respond_text(w, c, 400, "malformed request\n");
+		break;
+	}
+}
+
+/* Parses and answers the requests waiting in the read buffer, in order,
+ * stopping at one that waits for another worker. */
+static void conn_parse(struct worker *w, struct http_conn *c)
+{
+	while (!c->waiting && !c->close_after_send && !c->closing && c->rlen > 0) {
+		struct http_request req;
+		int r = http_parse_request(c->rbuf, c->rlen, w->cfg->http_max_line,
+					   w->cfg->http_max_header, NULL, &req);
+		if (r == HTTP_INCOMPLETE) {
+			if (!c->head_started)
+				c->head_started = w->now ? w->now : 1;
+			return;
+		}
+		c->head_started = 0;
+		if (r < 0) {
+			handle_bad_head(w, c, r);
+			c->rlen = 0;
+			return;
+		}
+		handle_request(w, c, &req);
+		memmove(c->rbuf, c->rbuf + r, c->rlen - (uint32_t)r);
+		c->rlen -= (uint32_t)r;
+	}
+}
+
+/* ------------------------------------------------------------- I/O */
+
+static void arm_recv(struct worker *w, struct http_conn *c)
+{
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
+
+	if (!sqe) {
+		conn_close(w, c);
+		return;
+	}
+	io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_RECV, c - w->http->conns));
+	c->recv_armed = true;
+}
+
+static void arm_send(struct worker *w, struct http_conn *c)
+{
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
+
+	if (!sqe) {
+		conn_close(w, c);
+		return;
+	}
+	io_uring_prep_send(sqe, c->fd, c->wbuf + c->wsent, c->wlen - c->wsent, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_SEND, c - w->http->conns));
+	c->send_armed = true;
+}
+
+/* Moves a connection forward after any event: frees it once closed and
+ * idle, answers what can be answered, sends what is queued, reads more. */
+static void conn_pump(struct worker *w, struct http_conn *c)
+{
+	if (c->closing) {
+		if (!c->recv_armed && !c->send_armed)
+			conn_free(w, c);
+		return;
+	}
+	conn_parse(w, c);
+	if (c->closing)
+		return;
+	if (c->wsent < c->wlen) {
+		if (!c->send_armed)
+			arm_send(w, c);
+	} else if (c->close_after_send) {
+		conn_close(w, c);
+		return;
+	}
+	if (!c->waiting && !c->close_after_send && !c->recv_armed && !c->closing &&
+	    c->rlen < c->rcap)
+		arm_recv(w, c);
+}
+
+static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
+{
+	unsigned k = UD_INDEX(cqe->user_data);
+
+	if (!(cqe->flags & IORING_CQE_F_MORE) && k < w->n_http)
+		w->http_rearm[k] = true;
+	if (cqe->res < 0) {
+		counters_inc(&w->counters, CTR_http_accept_errors);
+		return;
+	}
+	int fd = cqe->res;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct netaddr peer;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    netaddr_from_sockaddr((struct sockaddr *)&ss, len, &peer) != 0) {
+		close(fd);
+		counters_inc(&w->counters, CTR_http_accept_errors);
+		return;
+	}
+	struct http_conn *c = conn_alloc(w, fd);
+	if (!c) {
+		close(fd);
+		counters_inc(&w->counters, CTR_http_refused);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->peer = peer;
+	counters_inc(&w->counters, CTR_http_accepted);
+	conn_pump(w, c);
+}
+
+/* A recv or send finished with res bytes (0: the client closed; < 0: reset,
+ * or shut down by us). */
+static void on_io(struct worker *w, struct http_conn *c, bool is_recv, int res)
+{
+	if (is_recv)
+		c->recv_armed = false;
+	else
+		c->send_armed = false;
+	if (res <= 0) {
+		if (c->closing)
+			conn_pump(w, c);
+		else
+			conn_close(w, c);
+		return;
+	}
+	c->last_active = w->now;
+	if (is_recv) {
+		c->rlen += (uint32_t)res;
+		counters_add(&w->counters, CTR_http_rx_bytes, (uint64_t)res);
+	} else {
+		c->wsent += (uint32_t)res;
+		counters_add(&w->counters, CTR_http_tx_bytes, (uint64_t)res);
+		if (c->wsent == c->wlen)
+			c->wsent = c->wlen = 0;
+	}
+	conn_pump(w, c);
+}
+
+void worker_http_completion(struct worker *w, const struct io_uring_cqe *cqe)
+{
+	unsigned kind = UD_KIND(cqe->user_data);
+	uint32_t i = UD_INDEX(cqe->user_data);
+
+	if (!w->http)
+		return;
+	if (kind == UD_HTTP_ACCEPT) {
+		on_accept(w, cqe);
+		return;
+	}
+	if (i >= w->http->n || w->http->conns[i].fd < 0)
+		return;
+	on_io(w, &w->http->conns[i], kind == UD_HTTP_RECV, cqe->res);
+}
+
+/* ------------------------------------------------------- from owners */
+
+/* The connection an answer is for, or NULL (counted) when it is gone. */
+static struct http_conn *conn_of_ticket(struct worker *w, const struct http_ticket *t)
+{
+	if (w->http && t->conn < w->http->n) {
+		struct http_conn *c = &w->http->conns[t->conn];
+		if (c->fd >= 0 && c->gen == t->gen && c->waiting && !c->closing)
+			return c;
+	}
+	counters_inc(&w->counters, CTR_http_stale_answers);
+	return NULL;
+}
+
+void worker_http_announce_owned(struct worker *w, const struct handoff_http_announce *h)
+{
+	uint8_t peers[PEERS_MAX_BYTES];
+	struct swarm_counts counts;
+	int rc = swarm_announce(w->swarm, &h->announce, w->now, peers, sizeof(peers), &counts);
+	size_t n = rc > 0 ? (size_t)rc : 0;
+
+	struct handoff_http_answer *a =
+		worker_handoff_reserve(w, h->ticket.worker, sizeof(*a) + n, HANDOFF_HTTP_ANSWER);
+	if (!a)
+		return; /* the connection times out */
+	a->ticket = h->ticket;
+	a->rc = rc;
+	a->counts = counts;
+	memcpy(a->peers, peers, n);
+}
+
+void worker_http_answer(struct worker *w, const struct handoff_http_answer *a, uint32_t len)
+{
+	if (a->rc > 0 && len != sizeof(*a) + (size_t)a->rc)
+		return;
+	struct http_conn *c = conn_of_ticket(w, &a->ticket);
+	if (!c)
+		return;
+	c->waiting = false;
+	respond_announce(w, c, a->rc, &a->counts, a->peers);
+	conn_pump(w, c);
+}
+
+void worker_http_scrape_done(struct worker *w, const struct handoff_scrape *s)
+{
+	struct http_conn *c = conn_of_ticket(w, &s->http);
+
+	if (!c)
+		return;
+	c->waiting = false;
+	respond_scrape(w, c, s);
+	conn_pump(w, c);
+}
+
+/* -------------------------------------------------------------- tick */
+
+static void arm_accept(struct worker *w, unsigned k)
+{
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
+
+	if (!sqe)
+		return; /* stays marked; next turn */
+	io_uring_prep_multishot_accept(sqe, w->http_fds[k], NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_ACCEPT, k));
+	w->http_rearm[k] = false;
+}
+
+/* Closes connections idle past idle_timeout, with an unfinished head past
+ * request_timeout, or waiting for an owner's answer past request_timeout
+ * (the answer was dropped). */
+static void expire_connections(struct worker *w)
+{
+	const struct config *cfg = w->cfg;
+
+	for (uint32_t i = 0; i < w->http->n; i++) {
+		struct http_conn *c = &w->http->conns[i];
+		if (c->fd < 0 || c->closing)
+			continue;
+		uint32_t idle = w->now - c->last_active;
+		bool slow_head = c->head_started && w->now - c->head_started > cfg->http_request_timeout;
+		bool lost = c->waiting && idle > cfg->http_request_timeout;
+		if (slow_head || lost || idle > cfg->http_idle_timeout) {
+			counters_inc(&w->counters, CTR_http_timeouts);
+			conn_close(w, c);
+		}
+	}
+}
+
+void worker_http_tick(struct worker *w)
+{
+	if (!w->http)
+		return;
+	for (unsigned k = 0; k < w->n_http; k++)
+		if (w->http_rearm[k])
+			arm_accept(w, k);
+	if (w->now != w->http->last_tick) {
+		w->http->last_tick = w->now;
+		expire_connections(w);
+	}
+}

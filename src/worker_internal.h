@@ -1,0 +1,202 @@
+/* worker_internal.h - the worker's private state, shared by the files that
+ * make up one worker: worker.c (loop, ring, UDP) and worker_http.c (HTTP
+ * connections). Not part of any public contract; include only from those.
+ *
+ * Everything here is touched only by the worker's own thread, except
+ * `sleeping` and `ring_fd` (read by other workers to wake it).
+ */
+#ifndef RINGTRACKER_WORKER_INTERNAL_H
+#define RINGTRACKER_WORKER_INTERNAL_H
+
+#include <liburing.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "counters.h"
+#include "http.h"
+#include "netaddr.h"
+#include "swarm.h"
+#include "udp.h"
+#include "worker.h"
+
+/* Receive buffer: io_uring_recvmsg_out, the source address (32 bytes, see
+ * PLATFORM.md) and the payload. A payload longer than UDP_REQUEST_MAX is
+ * malformed, so anything that reaches that length is enough. */
+#define RECV_NAMELEN 32
+#define RECV_BUF_SIZE 2048
+#define RECV_BGID 0
+
+/* Send slot payload: the largest UDP payload that leaves a 1500-byte MTU
+ * unfragmented over IPv4 (1472) - replies are capped to fit. */
+#define SEND_DATA_MAX 1472
+#define SEND_DATA_MAX_V6 1452 /* 1500 - 40 (IPv6) - 8 (UDP) */
+
+/* user_data: kind in the top byte, an index below. */
+enum ud_kind {
+	UD_RECV = 1,        /* UDP multishot recvmsg; index = listener */
+	UD_SEND = 2,        /* UDP sendmsg; index = send slot */
+	UD_WAKE = 3,        /* MSG_RING from another worker */
+	UD_OTHER = 4,       /* completions we do not act on */
+	UD_HTTP_ACCEPT = 5, /* multishot accept; index = HTTP listener */
+	UD_HTTP_RECV = 6,   /* index = connection */
+	UD_HTTP_SEND = 7,   /* index = connection */
+};
+#define UD_MAKE(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
+#define UD_KIND(ud) ((unsigned)((ud) >> 56))
+#define UD_INDEX(ud) ((uint32_t)(ud))
+
+/* Handoff record types on the SPSC rings. */
+enum handoff_type {
+	HANDOFF_UDP_ANNOUNCE = 1,  /* struct handoff_udp_announce, to the owner */
+	HANDOFF_SCRAPE = 2,        /* struct handoff_scrape, owner to owner */
+	HANDOFF_HTTP_ANNOUNCE = 3, /* struct handoff_http_announce, to the owner */
+	HANDOFF_HTTP_ANSWER = 4,   /* struct handoff_http_answer, back to the connection */
+};
+
+/* Where a UDP reply goes: the client and the listener it wrote to. */
+struct udp_origin {
+	struct netaddr client; /* source address and port */
+	uint32_t transaction_id;
+	uint16_t listener; /* index into cfg->udp; same on every worker */
+};
+
+/* Which HTTP request an answer belongs to: a connection of one worker.
+ * gen changes whenever the connection slot is reused, so an answer for a
+ * connection that has since closed is recognised and dropped. */
+struct http_ticket {
+	uint16_t worker;
+	uint32_t conn;
+	uint32_t gen;
+};
+
+struct handoff_udp_announce {
+	struct udp_origin origin;
+	struct swarm_announce announce;
+};
+
+struct handoff_http_announce {
+	struct http_ticket ticket;
+	struct swarm_announce announce;
+};
+
+/* The owner's answer to an HTTP announce: rc as swarm_announce returned it
+ * (bytes of peers, or -errno), the counts, then the compact peers. */
+struct handoff_http_answer {
+	struct http_ticket ticket;
+	int32_t rc;
+	struct swarm_counts counts;
+	uint8_t peers[];
+};
+
+enum scrape_reply { SCRAPE_REPLY_UDP, SCRAPE_REPLY_HTTP };
+
+/* A scrape travelling from owner to owner; each fills in the hashes it owns
+ * (done bit i set once files[i] is filled). UDP: the last owner replies.
+ * HTTP: the finished record returns to the connection's worker. */
+struct handoff_scrape {
+	uint8_t reply; /* enum scrape_reply */
+	struct udp_origin udp;
+	struct http_ticket http;
+	uint32_t count;
+	uint64_t done[HTTP_SCRAPE_MAX / 64];
+	struct http_scrape_file files[]; /* count entries */
+};
+
+struct send_slot {
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_storage addr;
+	uint32_t next_free; /* free-list link */
+	uint8_t data[SEND_DATA_MAX];
+};
+
+struct http_conns; /* worker_http.c */
+
+struct worker {
+	struct counters counters; /* first: its own cache lines */
+
+	struct worker_shared *sh;
+	const struct config *cfg;
+	unsigned id;
+	int cpu;
+
+	struct io_uring ring;
+	bool ring_ready;
+	int udp_fds[CONFIG_MAX_LISTEN];
+	size_t n_udp;
+	bool rearm[CONFIG_MAX_LISTEN];
+	int http_fds[CONFIG_MAX_LISTEN];
+	size_t n_http;
+	bool http_rearm[CONFIG_MAX_LISTEN];
+
+	struct io_uring_buf_ring *br; /* mmap'd, recv_buffers entries */
+	size_t br_bytes;
+	uint8_t *recv_bufs; /* recv_buffers * RECV_BUF_SIZE */
+	unsigned n_bufs;
+	unsigned buf_added; /* buffers given back in this batch */
+	struct msghdr recv_msg; /* multishot template: namelen only */
+
+	struct send_slot *slots;
+	uint32_t free_slot; /* head of the free list; UINT32_MAX when empty */
+
+	struct swarm *swarm;
+	struct spsc **in;  /* [n_workers]: ring from worker j to us */
+	struct spsc **out; /* [n_workers]: ring from us to worker j */
+	bool *out_dirty;   /* [n_workers]: reserved but not published */
+
+	struct http_conns *http; /* NULL without HTTP listeners */
+
+	/* Read by other workers: on a cache line of their own. */
+	alignas(64) atomic_int sleeping; /* 1 while in (or about to enter) wait */
+	int ring_fd;                     /* for MSG_RING from other workers */
+
+	alignas(64) uint32_t now; /* coarse clock, seconds; refreshed each loop turn */
+	int setup_err;
+	const char *setup_what;
+};
+
+/* --- worker.c, for worker_http.c --- */
+
+/* A free SQE, submitting what is queued if the SQ is full; NULL if none. */
+struct io_uring_sqe *worker_get_sqe(struct worker *w);
+
+/* Reserves a handoff record to worker `to`; NULL (counted) when the ring is
+ * full. Published at the end of the loop turn. */
+void *worker_handoff_reserve(struct worker *w, unsigned to, size_t len, enum handoff_type type);
+
+/* Fills every scrape entry this worker owns; returns the owner of the first
+ * entry still missing, or w->id when all are filled. */
+unsigned worker_scrape_fill(struct worker *w, struct handoff_scrape *s);
+
+/* Size of a scrape record of count hashes. */
+size_t worker_scrape_len(uint32_t count);
+
+/* Error reply text for a swarm_announce error; counts the limit hit. */
+const char *worker_limit_message(struct worker *w, int err);
+
+/* --- worker_http.c, for worker.c --- */
+
+/* Sets up the connection table and arms accept on every HTTP listener.
+ * Returns 0 or -errno (and sets the worker's set-up error). */
+int worker_http_setup(struct worker *w);
+
+/* Frees the connection table, closing open connections. */
+void worker_http_destroy(struct worker *w);
+
+/* Handles an HTTP completion (UD_HTTP_* kinds). */
+void worker_http_completion(struct worker *w, const struct io_uring_cqe *cqe);
+
+/* Re-arms accepts that ended; closes timed-out connections (once a second). */
+void worker_http_tick(struct worker *w);
+
+/* Handoff records for HTTP: an announce to do as owner, an answer or a
+ * finished scrape for one of our connections. */
+void worker_http_announce_owned(struct worker *w, const struct handoff_http_announce *h);
+void worker_http_answer(struct worker *w, const struct handoff_http_answer *a, uint32_t len);
+void worker_http_scrape_done(struct worker *w, const struct handoff_scrape *s);
+
+#endif

@@ -1,0 +1,193 @@
+/* harness.c - see harness.h. Every wait is bounded in time. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+const char *server_bin(void)
+{
+	const char *bin = getenv("RINGTRACKER_BIN");
+
+	return bin ? bin : "build/ringtracker";
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads what the server logged so far, waiting at most timeout_ms. */
+static void tracker_read_log(struct tracker *t, int timeout_ms)
+{
+	struct pollfd p = { .fd = t->log_fd, .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return;
+	ssize_t n = read(t->log_fd, t->log + t->log_len, MAX_LOG - 1 - t->log_len);
+	if (n > 0)
+		t->log_len += (size_t)n;
+	t->log[t->log_len] = '\0';
+}
+
+/* Finds "<proto>: listening on <addr>" for the given family in the log. */
+static void tracker_find_listener(struct tracker *t, const char *proto, int family,
+				  struct netaddr *out)
+{
+	const char *p = t->log;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%s: listening on ", proto);
+	while ((p = strstr(p, key))) {
+		char text[NETADDR_TEXT_MAX];
+		p += strlen(key);
+		size_t n = strcspn(p, " \n");
+		if (n >= sizeof(text))
+			continue;
+		memcpy(text, p, n);
+		text[n] = '\0';
+		struct netaddr a;
+		if (netaddr_parse(text, &a) == 0 && a.family == family) {
+			*out = a;
+			return;
+		}
+	}
+}
+
+/* Starts the server with extra args (NULL-ended) and waits for "ready". */
+void tracker_start(struct tracker *t, const char *const *extra)
+{
+	const char *argv[32] = { server_bin(), "--udp",	 "127.0.0.1:0", "--udp",
+				 "[::1]:0",    "--http", "127.0.0.1:0", "--http",
+				 "[::1]:0" };
+	int n = 9, fds[2];
+
+	memset(t, 0, sizeof(*t));
+	for (; extra && *extra; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	t->pid = fork();
+	cr_assert_geq(t->pid, 0);
+	if (t->pid == 0) {
+		/* A failed assertion ends the test process: take the server along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	t->log_fd = fds[0];
+	double deadline = now_s() + 10;
+	while (!strstr(t->log, " ready") && now_s() < deadline) {
+		size_t before = t->log_len;
+		tracker_read_log(t, 100);
+		int status;
+		if (t->log_len == before && waitpid(t->pid, &status, WNOHANG) == t->pid)
+			cr_assert_fail("server exited at start-up:\n%s", t->log);
+	}
+	cr_assert(strstr(t->log, " ready"), "server not ready in 10 s:\n%s", t->log);
+	tracker_find_listener(t, "udp", AF_INET, &t->udp4);
+	tracker_find_listener(t, "udp", AF_INET6, &t->udp6);
+	tracker_find_listener(t, "http", AF_INET, &t->http4);
+	tracker_find_listener(t, "http", AF_INET6, &t->http6);
+	cr_assert_neq(t->udp4.port, 0, "no IPv4 UDP listener in log:\n%s", t->log);
+	cr_assert_neq(t->udp6.port, 0, "no IPv6 UDP listener in log:\n%s", t->log);
+	cr_assert_neq(t->http4.port, 0, "no IPv4 HTTP listener in log:\n%s", t->log);
+	cr_assert_neq(t->http6.port, 0, "no IPv6 HTTP listener in log:\n%s", t->log);
+}
+
+/* SIGTERM, then expects a clean exit within a second. */
+void tracker_stop(struct tracker *t)
+{
+	int status = -1;
+	pid_t r = 0;
+
+	kill(t->pid, SIGTERM);
+	double deadline = now_s() + 1.0;
+	while (now_s() < deadline && (r = waitpid(t->pid, &status, WNOHANG)) == 0)
+		usleep(5000);
+	if (r != t->pid) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, &status, 0);
+		cr_assert_fail("server did not stop within 1 s of SIGTERM");
+	}
+	for (int i = 0; i < 20 && t->log_len < MAX_LOG - 1; i++) {
+		size_t before = t->log_len;
+		tracker_read_log(t, 10);
+		if (t->log_len == before)
+			break;
+	}
+	close(t->log_fd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bad exit status %d:\n%s",
+		  status, t->log);
+	cr_assert(strstr(t->log, "stopped"), "no clean stop in log:\n%s", t->log);
+}
+
+/* Sum of one counter over the workers' exit lines ("name=N"). */
+unsigned long long log_counter(const struct tracker *t, const char *name)
+{
+	char key[64];
+	unsigned long long sum = 0;
+	const char *p = t->log;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	while ((p = strstr(p, key))) {
+		p += strlen(key);
+		sum += strtoull(p, NULL, 10);
+	}
+	return sum;
+}
+
+/* --- command line --- */
+
+/* Runs the server with args, returns its exit status; stderr into err. */
+int run_cli(const char *const *args, char *err, size_t cap)
+{
+	const char *argv[16] = { server_bin() };
+	int n = 1, fds[2];
+
+	for (; *args; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t r;
+	while (len < cap - 1 && (r = read(fds[0], err + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	err[len] = '\0';
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct info_hash hash_of(unsigned i)
+{
+	struct info_hash h;
+
+	memset(h.b, 0xab, sizeof(h.b));
+	memcpy(h.b, &i, sizeof(i));
+	return h;
+}
+
