@@ -18,6 +18,14 @@
 #define CONFIG_MAX_LISTEN 16   /* per protocol */
 #define CONFIG_MAX_CPUS 1024   /* highest CPU number + 1 accepted in a list */
 #define CONFIG_ERROR_MAX 256   /* capacity of an error message */
+#define CONFIG_MAX_PROXIES 16  /* trusted proxy networks */
+#define CONFIG_HEADER_MAX 64   /* bytes of a header name, with its NUL */
+
+/* A network: address with host bits zero, and its prefix length. */
+struct config_net {
+	struct netaddr addr; /* port unused */
+	uint8_t bits;
+};
 
 struct config {
 	/* [server] */
@@ -52,6 +60,9 @@ struct config {
 	uint32_t http_max_line;        /* bytes of request line before 414 */
 	uint32_t http_max_header;      /* bytes of request head before 431 */
 	uint32_t http_scrape_max;      /* info hashes in one scrape */
+	struct config_net trusted_proxies[CONFIG_MAX_PROXIES]; /* may set the peer address */
+	size_t n_trusted_proxies;
+	char forwarded_header[CONFIG_HEADER_MAX]; /* e.g. X-Forwarded-For */
 
 	/* [io] */
 	uint32_t recv_buffers;   /* provided buffers per worker, power of two, <= 32768 */
@@ -103,6 +114,9 @@ int config_print(const struct config *c, FILE *out);
 
 /* Writes the --help text. */
 void config_usage(FILE *out, const char *prog);
+
+/* True when a is inside one of the trusted proxy networks. */
+bool config_trusted_proxy(const struct config *c, const struct netaddr *a);
 
 /* True when CPU n is in the configured set (always true if no set given). */
 bool config_cpu_allowed(const struct config *c, unsigned n);

@@ -41,6 +41,16 @@ int netaddr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct netad
 /* True when family and address bytes match (the port is not compared). */
 bool netaddr_same_ip(const struct netaddr *a, const struct netaddr *b);
 
+/* Parses a network "A.B.C.D/N" or "V6/N" (no brackets, no port; host bits
+ * zero) into *net and *bits. Returns 0 or -EINVAL. */
+int netaddr_parse_prefix(const char *text, struct netaddr *net, uint8_t *bits);
+
+/* Writes "A.B.C.D/N" or "V6/N". Returns the length, or -ENOSPC. */
+int netaddr_format_prefix(const struct netaddr *net, uint8_t bits, char *buf, size_t cap);
+
+/* True when a is inside net/bits (same family, first bits equal). */
+bool netaddr_in_prefix(const struct netaddr *net, uint8_t bits, const struct netaddr *a);
+
 /* Number of meaningful ip bytes: 4 or 16. */
 static inline size_t netaddr_ip_len(const struct netaddr *a)
 {

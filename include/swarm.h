@@ -71,6 +71,13 @@ void swarm_set_config(struct swarm *s, const struct swarm_config *cfg);
 int swarm_announce(struct swarm *s, const struct swarm_announce *a, uint32_t now,
 		   uint8_t *out, size_t cap, struct swarm_counts *counts);
 
+/* Writes up to numwant random peers of one family (AF_INET: 6-byte records,
+ * AF_INET6: 18-byte records) of a torrent into out (capacity cap), with no
+ * requester to leave out: for BEP 7, the family other than the client's.
+ * Returns the bytes written (0 when the torrent is unknown). */
+int swarm_peers(struct swarm *s, const struct info_hash *ih, int family, uint32_t numwant,
+		uint8_t *out, size_t cap);
+
 /* Fills *counts for one torrent; zeros when unknown. */
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts);
 

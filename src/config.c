@@ -52,6 +52,8 @@ enum kind {
 	KIND_CPUS,   /* bit set + bool present */
 	KIND_COUNT,  /* plain decimal number (counts, seconds) */
 	KIND_SIZE,   /* bytes, with an optional K/M/G/T suffix */
+	KIND_NETS,   /* struct config_net[CONFIG_MAX_PROXIES] + size_t count */
+	KIND_TEXT,   /* char[CONFIG_HEADER_MAX]: an HTTP header name */
 };
 
 struct key_def {
@@ -125,6 +127,11 @@ static const struct key_def keys[] = {
 	"bytes of request head before 431; also each connection's read buffer"),
     NUM("http", "scrape_max", NULL, KIND_COUNT, http_scrape_max, 1, 256, false,
 	"info hashes accepted in one HTTP scrape"),
+    LIST("http", "trusted_proxies", NULL, KIND_NETS, trusted_proxies, n_trusted_proxies,
+	 "networks of reverse proxies whose forwarded_header gives the peer address, "
+	 "e.g. 127.0.0.1/32, ::1/128; empty = none"),
+    LIST("http", "forwarded_header", NULL, KIND_TEXT, forwarded_header, forwarded_header,
+	 "header a trusted proxy puts the client address in (last entry is used)"),
     NUM("io", "recv_buffers", NULL, KIND_COUNT, recv_buffers, 64, 32768, true,
 	"provided receive buffers per worker"),
     NUM("io", "send_slots", NULL, KIND_COUNT, send_slots, 1, 65536, false,
@@ -189,10 +196,19 @@ void config_defaults(struct config *c)
 	c->http_max_line = 8 * KIB;
 	c->http_max_header = 16 * KIB;
 	c->http_scrape_max = 100;
+	strcpy(c->forwarded_header, "X-Forwarded-For");
 	c->recv_buffers = 4096;
 	c->send_slots = 4096;
 	c->handoff_ring = 4 * MIB;
 	c->ring_entries = 4096;
+}
+
+bool config_trusted_proxy(const struct config *c, const struct netaddr *a)
+{
+	for (size_t i = 0; i < c->n_trusted_proxies && i < CONFIG_MAX_PROXIES; i++)
+		if (netaddr_in_prefix(&c->trusted_proxies[i].addr, c->trusted_proxies[i].bits, a))
+			return true;
+	return false;
 }
 
 bool config_cpu_allowed(const struct config *c, unsigned n)
@@ -451,6 +467,79 @@ static int apply_addr(struct config *c, const struct key_def *k, const char *val
 	return 0;
 }
 
+static int apply_nets(struct config *c, const struct key_def *k, const char *value, bool first,
+		      char *why, size_t cap)
+{
+	struct config_net *arr = FIELD(c, k->off, struct config_net);
+	size_t *n = FIELD(c, k->off_n, size_t);
+	struct list_iter it;
+	const char *item;
+	size_t len;
+	int rc;
+
+	if (first) {
+		memset(arr, 0, CONFIG_MAX_PROXIES * sizeof(*arr));
+		*n = 0;
+	}
+	list_begin(&it, value);
+	while ((rc = list_next(&it, &item, &len)) > 0) {
+		char text[NETADDR_TEXT_MAX];
+		struct config_net net;
+		memset(&net, 0, sizeof(net));
+		if (len >= sizeof(text)) {
+			set_err(why, cap, "'%.64s' is not a network like 10.0.0.0/8 or fd00::/8", item);
+			return -EINVAL;
+		}
+		memcpy(text, item, len);
+		text[len] = '\0';
+		if (netaddr_parse_prefix(text, &net.addr, &net.bits) < 0) {
+			set_err(why, cap,
+				"'%s' is not a network like 10.0.0.0/8 or fd00::/8 (host bits zero)",
+				text);
+			return -EINVAL;
+		}
+		if (*n == CONFIG_MAX_PROXIES) {
+			set_err(why, cap, "more than %d networks", CONFIG_MAX_PROXIES);
+			return -EINVAL;
+		}
+		arr[(*n)++] = net;
+	}
+	if (rc < 0)
+		set_err(why, cap, "'%.64s' has an empty item", value);
+	return rc;
+}
+
+/* An HTTP header name: a token of letters, digits and '-'. */
+static int apply_text(struct config *c, const struct key_def *k, const char *value, char *why,
+		      size_t cap)
+{
+	char *dst = FIELD(c, k->off, char);
+	size_t len = strlen(value);
+
+	while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
+	while (*value == ' ' || *value == '\t') {
+		value++;
+		len--;
+	}
+	if (len == 0 || len >= CONFIG_HEADER_MAX) {
+		set_err(why, cap, "a header name of 1 to %d characters is needed", CONFIG_HEADER_MAX - 1);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char ch = value[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-')) {
+			set_err(why, cap, "'%.*s' is not a header name (letters, digits, '-')", (int)len,
+				value);
+			return -EINVAL;
+		}
+	}
+	memset(dst, 0, CONFIG_HEADER_MAX);
+	memcpy(dst, value, len);
+	return 0;
+}
+
 /* ---- CPU lists --------------------------------------------------------- */
 
 enum cpu_item { CPU_OK, CPU_SYNTAX, CPU_TOO_BIG, CPU_DESCENDING, CPU_NOT_AFTER };
@@ -560,6 +649,10 @@ static int apply_value(struct config *c, const struct key_def *k, const char *va
 	case KIND_COUNT:
 	case KIND_SIZE:
 		return apply_number(c, k, value, why, cap);
+	case KIND_NETS:
+		return apply_nets(c, k, value, first, why, cap);
+	case KIND_TEXT:
+		return apply_text(c, k, value, why, cap);
 	}
 	return -EINVAL;
 }
@@ -754,6 +847,16 @@ static int check_key(const struct config *c, const struct key_def *k, char *why,
 			return 0;
 		format_number(k, v, text, sizeof(text));
 		explain_number(k, text, why, cap);
+		return -EINVAL;
+	case KIND_NETS:
+		if (*CFIELD(c, k->off_n, size_t) <= CONFIG_MAX_PROXIES)
+			return 0;
+		set_err(why, cap, "more than %d networks", CONFIG_MAX_PROXIES);
+		return -EINVAL;
+	case KIND_TEXT:
+		if (CFIELD(c, k->off, char)[0] && memchr(CFIELD(c, k->off, char), 0, CONFIG_HEADER_MAX))
+			return 0;
+		set_err(why, cap, "a header name is needed");
 		return -EINVAL;
 	}
 	return -EINVAL;
@@ -1055,6 +1158,15 @@ static void print_listeners(struct list_out *lo, const struct netaddr *a, size_t
 	}
 }
 
+static void print_nets(struct list_out *lo, const struct config_net *n, size_t count)
+{
+	char text[NETADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < count && i < CONFIG_MAX_PROXIES; i++)
+		if (netaddr_format_prefix(&n[i].addr, n[i].bits, text, sizeof(text)) >= 0)
+			list_out_add(lo, text);
+}
+
 static void print_cpus(struct list_out *lo, const struct config *c)
 {
 	char text[32];
@@ -1111,6 +1223,12 @@ static void print_key(const struct config *c, const struct key_def *k, FILE *out
 	case KIND_SIZE:
 		format_number(k, get_number(c, k), text, sizeof(text));
 		fprintf(out, "%s = %s\n", k->name, text);
+		return;
+	case KIND_NETS:
+		print_nets(&lo, CFIELD(c, k->off, struct config_net), *CFIELD(c, k->off_n, size_t));
+		break;
+	case KIND_TEXT:
+		fprintf(out, "%s = %s\n", k->name, CFIELD(c, k->off, char));
 		return;
 	}
 	list_out_end(&lo);

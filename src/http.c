@@ -168,7 +168,7 @@ static int parse_request_line(const char *p, size_t n, bool complete, struct htt
 /* --- header fields --- */
 
 struct head_state {
-	bool saw_close;      /* "Connection: close" */
+	bool saw_close;	     /* "Connection: close" */
 	bool saw_keep_alive; /* "Connection: keep-alive" */
 };
 
@@ -723,8 +723,8 @@ int http_scrape_body(uint8_t *buf, size_t cap, const struct http_scrape_file *fi
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
 
-		while (j > 0 &&
-		       memcmp(files[idx[j - 1]].info_hash.b, files[i].info_hash.b, INFO_HASH_LEN) > 0) {
+		while (j > 0 && memcmp(files[idx[j - 1]].info_hash.b, files[i].info_hash.b,
+				       INFO_HASH_LEN) > 0) {
 			idx[j] = idx[j - 1];
 			j--;
 		}
@@ -739,8 +739,8 @@ int http_scrape_body(uint8_t *buf, size_t cap, const struct http_scrape_file *fi
 		const struct http_scrape_file *f = &files[idx[i]];
 
 		/* A repeated hash is written once, with its first counts. */
-		if (i > 0 && memcmp(files[idx[i - 1]].info_hash.b, f->info_hash.b,
-				    INFO_HASH_LEN) == 0)
+		if (i > 0 &&
+		    memcmp(files[idx[i - 1]].info_hash.b, f->info_hash.b, INFO_HASH_LEN) == 0)
 			continue;
 		bencode_bytes(&b, f->info_hash.b, INFO_HASH_LEN);
 		bencode_dict_begin(&b);

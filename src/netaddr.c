@@ -148,3 +148,59 @@ bool netaddr_same_ip(const struct netaddr *a, const struct netaddr *b)
 {
 	return a->family == b->family && memcmp(a->ip, b->ip, netaddr_ip_len(a)) == 0;
 }
+
+int netaddr_parse_prefix(const char *text, struct netaddr *out, uint8_t *bits)
+{
+	struct netaddr a;
+	const char *slash = strchr(text, '/');
+	unsigned long n = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (!slash || slash == text || !slash[1] || strlen(slash + 1) > 3)
+		return -EINVAL;
+	a.family = memchr(text, ':', (size_t)(slash - text)) ? AF_INET6 : AF_INET;
+	if (parse_host(a.family, text, (size_t)(slash - text), a.ip))
+		return -EINVAL;
+	for (const char *p = slash + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n > netaddr_ip_len(&a) * 8)
+		return -EINVAL;
+	/* The network address itself: host bits must be zero. */
+	for (unsigned i = (unsigned)n; i < netaddr_ip_len(&a) * 8; i++)
+		if (a.ip[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	*out = a;
+	*bits = (uint8_t)n;
+	return 0;
+}
+
+int netaddr_format_prefix(const struct netaddr *net, uint8_t bits, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+	char tmp[NETADDR_TEXT_MAX];
+	int n;
+
+	if (!inet_ntop(net->family, net->ip, host, sizeof(host)))
+		return -EAFNOSUPPORT;
+	n = snprintf(tmp, sizeof(tmp), "%s/%u", host, bits);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	memcpy(buf, tmp, (size_t)n + 1);
+	return n;
+}
+
+bool netaddr_in_prefix(const struct netaddr *net, uint8_t bits, const struct netaddr *a)
+{
+	if (a->family != net->family)
+		return false;
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(a->ip, net->ip, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a->ip[full] & mask) == (net->ip[full] & mask);
+}

@@ -724,6 +724,26 @@ int swarm_announce(struct swarm *s, const struct swarm_announce *a, uint32_t now
 	return announce_reply(s, t, a, pos, out, cap);
 }
 
+int swarm_peers(struct swarm *s, const struct info_hash *ih, int family, uint32_t numwant,
+		uint8_t *out, size_t cap)
+{
+	size_t slot;
+	struct swarm_torrent *t = table_find(s, ih, &slot);
+
+	if (!t || (family != AF_INET && family != AF_INET6))
+		return 0;
+	struct pvec v = pvec_of(s, t, family == AF_INET6);
+	size_t want = numwant;
+
+	if (want > *v.len)
+		want = *v.len;
+	if (want > cap / v.f->ksz)
+		want = cap / v.f->ksz;
+	if (want == 0)
+		return 0;
+	return (int)pvec_pick(s, &v, UINT32_MAX, (uint32_t)want, out);
+}
+
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts)
 {
 	size_t slot;

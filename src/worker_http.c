@@ -11,14 +11,20 @@
  * over the handoff ring and its answer comes back over the reverse ring;
  * scrapes travel from owner to owner and return here (DESIGN.md).
  *
- * What it doesn't (yet): trusted reverse proxies (X-Forwarded-For), full
- * scrape, BEP 7 peers of the other family than the connection's.
+ * Peers: up to numwant, of the client's family first, then of the other
+ * family (BEP 7: "peers" and "peers6" in one reply).
+ *
+ * Behind a reverse proxy: only connections from the trusted_proxies networks
+ * have their forwarded_header read; its last entry is the client.
+ *
+ * What it doesn't (yet): full scrape.
  *
  * Threads: the worker's own thread only. Memory: the connection table and
  * each open connection's read and write buffers are owned here (malloc).
  * Spec: BEP 3, BEP 23 (compact), BEP 7 (peers6), BEP 24 (external ip),
  * BEP 48 (scrape).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,7 +39,7 @@
  * IPv6 peers, with margin. */
 #define HTTP_SCRATCH 65536
 #define HTTP_HEAD_MAX 256 /* status line and our headers */
-#define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN)
+#define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN) /* numwant_max is at most 200 */
 
 struct http_conn {
 	int fd;             /* -1 when the slot is free */
@@ -46,7 +52,9 @@ struct http_conn {
 	bool closing;          /* shut down: close when nothing is in flight */
 	bool keep_alive;       /* of the request being answered */
 	bool compact;          /* of the announce being answered */
-	struct netaddr peer;   /* the client as seen by the server */
+	struct netaddr peer;   /* the connection's remote address */
+	struct netaddr client; /* the request's client: peer, or forwarded by a trusted proxy */
+	bool trusted;          /* peer is a trusted proxy */
 	uint32_t last_active;  /* seconds: last byte in or out */
 	uint32_t head_started; /* seconds: first byte of an unfinished head; 0 = none */
 	char *rbuf;
@@ -214,28 +222,52 @@ static void respond_failure(struct worker *w, struct http_conn *c, const char *r
 		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
 }
 
-/* The announce reply from swarm results (rc: peer bytes or -errno). */
-static void respond_announce(struct worker *w, struct http_conn *c, int rc,
+/* The owner's part of an HTTP announce: the swarm update, then up to
+ * numwant peers, of the client's family first and the other family after
+ * (BEP 7), into peers: own bytes then *other_len bytes. Returns the bytes of
+ * the client's family or -errno (swarm_announce). */
+static int announce_both(struct worker *w, const struct swarm_announce *a, uint8_t *peers,
+			 size_t cap, struct swarm_counts *counts, uint32_t *other_len)
+{
+	int rc = swarm_announce(w->swarm, a, w->now, peers, cap, counts);
+	bool v6 = a->peer.family == AF_INET6;
+
+	*other_len = 0;
+	if (rc < 0 || a->event == SWARM_EVENT_STOPPED)
+		return rc;
+	uint32_t got = (uint32_t)rc / (v6 ? UDP_PEER6_LEN : UDP_PEER4_LEN);
+	if (got < a->numwant) {
+		int n = swarm_peers(w->swarm, &a->info_hash, v6 ? AF_INET : AF_INET6,
+				    a->numwant - got, peers + rc, cap - (size_t)rc);
+		*other_len = n > 0 ? (uint32_t)n : 0;
+	}
+	return rc;
+}
+
+/* The announce reply from swarm results (rc: bytes of peers of the client's
+ * family, or -errno; then other_len bytes of the other family). */
+static void respond_announce(struct worker *w, struct http_conn *c, int rc, uint32_t other_len,
 			     const struct swarm_counts *counts, const uint8_t *peers)
 {
 	if (rc < 0) {
 		respond_failure(w, c, worker_limit_message(w, rc));
 		return;
 	}
-	bool v6 = c->peer.family == AF_INET6;
+	bool v6 = c->client.family == AF_INET6;
+	const uint8_t *own = peers, *other = peers + rc;
 	struct http_announce_reply r = {
 		.interval = w->cfg->announce_interval,
 		.min_interval = w->cfg->announce_interval / 2,
 		.complete = counts->seeders,
 		.incomplete = counts->leechers,
 		.downloaded = counts->downloaded,
-		.peers4 = v6 ? NULL : peers,
-		.peers4_len = v6 ? 0 : (size_t)rc,
-		.peers6 = v6 ? peers : NULL,
-		.peers6_len = v6 ? (size_t)rc : 0,
+		.peers4 = v6 ? other : own,
+		.peers4_len = v6 ? other_len : (size_t)rc,
+		.peers6 = v6 ? own : other,
+		.peers6_len = v6 ? (size_t)rc : other_len,
 		.compact = c->compact,
-		.external_ip = c->peer.ip,
-		.external_ip_len = netaddr_ip_len(&c->peer),
+		.external_ip = c->client.ip,
+		.external_ip_len = netaddr_ip_len(&c->client),
 	};
 	int n = http_announce_body(w->http->scratch, sizeof(w->http->scratch), &r);
 	if (n < 0)
@@ -267,7 +299,7 @@ static void handle_announce(struct worker *w, struct http_conn *c, const struct 
 	struct http_announce ann;
 	const char *reason = "bad request";
 
-	counters_inc(&w->counters, c->peer.family == AF_INET6 ? CTR_http_announce_v6
+	counters_inc(&w->counters, c->client.family == AF_INET6 ? CTR_http_announce_v6
 							      : CTR_http_announce_v4);
 	if (http_parse_announce(req->query, req->query ? req->query_len : 0, &ann, &reason) < 0) {
 		respond_failure(w, c, reason);
@@ -275,7 +307,7 @@ static void handle_announce(struct worker *w, struct http_conn *c, const struct 
 	}
 	struct swarm_announce a = {
 		.info_hash = ann.info_hash,
-		.peer = c->peer,
+		.peer = c->client,
 		.event = (enum swarm_event)ann.event,
 		.seeder = ann.left == 0,
 	};
@@ -288,8 +320,9 @@ static void handle_announce(struct worker *w, struct http_conn *c, const struct 
 	if (owner == w->id) {
 		uint8_t peers[PEERS_MAX_BYTES];
 		struct swarm_counts counts;
-		int rc = swarm_announce(w->swarm, &a, w->now, peers, sizeof(peers), &counts);
-		respond_announce(w, c, rc, &counts, peers);
+		uint32_t other_len;
+		int rc = announce_both(w, &a, peers, sizeof(peers), &counts, &other_len);
+		respond_announce(w, c, rc, other_len, &counts, peers);
 		return;
 	}
 	struct handoff_http_announce *h =
@@ -323,7 +356,7 @@ static void handle_scrape(struct worker *w, struct http_conn *c, const struct ht
 	struct info_hash hashes[HTTP_SCRAPE_MAX];
 	const char *reason = "bad request";
 
-	counters_inc(&w->counters, c->peer.family == AF_INET6 ? CTR_http_scrape_v6
+	counters_inc(&w->counters, c->client.family == AF_INET6 ? CTR_http_scrape_v6
 							      : CTR_http_scrape_v4);
 	int n = http_parse_scrape(req->query, req->query ? req->query_len : 0, hashes,
 				  w->cfg->http_scrape_max, &reason);
@@ -356,9 +389,43 @@ static void handle_scrape(struct worker *w, struct http_conn *c, const struct ht
 	c->waiting = true;
 }
 
+/* The client address a trusted proxy forwarded: the last entry of the
+ * header (the one the proxy itself added). Returns 0 or -EINVAL. */
+static int forwarded_client(const struct http_request *req, struct netaddr *out)
+{
+	const char *v = req->forwarded, *end = v + req->forwarded_len;
+	const char *start = v;
+	char text[INET6_ADDRSTRLEN + 1];
+
+	for (const char *p = v; p < end; p++)
+		if (*p == ',')
+			start = p + 1;
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	size_t len = (size_t)(end - start);
+	if (len == 0 || len >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, start, len);
+	text[len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, text, out->ip) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, out->ip) == 1)
+		out->family = AF_INET6;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static void handle_request(struct worker *w, struct http_conn *c, const struct http_request *req)
 {
 	c->keep_alive = req->keep_alive;
+	c->client = c->peer;
+	if (c->trusted && req->forwarded && forwarded_client(req, &c->client) < 0) {
+		counters_inc(&w->counters, CTR_http_bad_request);
+		respond_text(w, c, 400, "unreadable forwarded address\n");
+		return;
+	}
 	if (req->method != HTTP_GET) {
 		counters_inc(&w->counters, CTR_http_bad_method);
 		respond_text(w, c, 405, "only GET is supported\n");
@@ -407,7 +474,8 @@ static void conn_parse(struct worker *w, struct http_conn *c)
 	while (!c->waiting && !c->close_after_send && !c->closing && c->rlen > 0) {
 		struct http_request req;
 		int r = http_parse_request(c->rbuf, c->rlen, w->cfg->http_max_line,
-					   w->cfg->http_max_header, NULL, &req);
+					   w->cfg->http_max_header,
+					   c->trusted ? w->cfg->forwarded_header : NULL, &req);
 		if (r == HTTP_INCOMPLETE) {
 			if (!c->head_started)
 				c->head_started = w->now ? w->now : 1;
@@ -506,6 +574,8 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->peer = peer;
+	c->client = peer;
+	c->trusted = config_trusted_proxy(w->cfg, &peer);
 	counters_inc(&w->counters, CTR_http_accepted);
 	conn_pump(w, c);
 }
@@ -572,8 +642,9 @@ void worker_http_announce_owned(struct worker *w, const struct handoff_http_anno
 {
 	uint8_t peers[PEERS_MAX_BYTES];
 	struct swarm_counts counts;
-	int rc = swarm_announce(w->swarm, &h->announce, w->now, peers, sizeof(peers), &counts);
-	size_t n = rc > 0 ? (size_t)rc : 0;
+	uint32_t other_len;
+	int rc = announce_both(w, &h->announce, peers, sizeof(peers), &counts, &other_len);
+	size_t n = (rc > 0 ? (size_t)rc : 0) + other_len;
 
 	struct handoff_http_answer *a =
 		worker_handoff_reserve(w, h->ticket.worker, sizeof(*a) + n, HANDOFF_HTTP_ANSWER);
@@ -581,19 +652,22 @@ void worker_http_announce_owned(struct worker *w, const struct handoff_http_anno
 		return; /* the connection times out */
 	a->ticket = h->ticket;
 	a->rc = rc;
+	a->other_len = other_len;
 	a->counts = counts;
 	memcpy(a->peers, peers, n);
 }
 
 void worker_http_answer(struct worker *w, const struct handoff_http_answer *a, uint32_t len)
 {
-	if (a->rc > 0 && len != sizeof(*a) + (size_t)a->rc)
+	size_t own = a->rc > 0 ? (size_t)a->rc : 0;
+
+	if (len != sizeof(*a) + own + a->other_len)
 		return;
 	struct http_conn *c = conn_of_ticket(w, &a->ticket);
 	if (!c)
 		return;
 	c->waiting = false;
-	respond_announce(w, c, a->rc, &a->counts, a->peers);
+	respond_announce(w, c, a->rc, a->other_len, &a->counts, a->peers);
 	conn_pump(w, c);
 }
 

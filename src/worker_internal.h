@@ -84,10 +84,13 @@ struct handoff_http_announce {
 };
 
 /* The owner's answer to an HTTP announce: rc as swarm_announce returned it
- * (bytes of peers, or -errno), the counts, then the compact peers. */
+ * (bytes of peers of the client's family, or -errno), the counts, then the
+ * compact peers: rc bytes of the client's family, other_len bytes of the
+ * other family (BEP 7). */
 struct handoff_http_answer {
 	struct http_ticket ticket;
 	int32_t rc;
+	uint32_t other_len;
 	struct swarm_counts counts;
 	uint8_t peers[];
 };

@@ -151,8 +151,8 @@ Test(bencode, every_short_capacity_overflows_at_a_token_boundary)
 	/* Token ends: what a writer of capacity cap may hold on overflow. */
 	const size_t ends[] = {0, 1, 11, 18, 25, 33, 34};
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			    -1, 0);
+	uint8_t *map =
+	    mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	cr_assert(map != MAP_FAILED);
 	cr_assert_eq(mprotect(map + page, page, PROT_NONE), 0);
@@ -170,7 +170,8 @@ Test(bencode, every_short_capacity_overflows_at_a_token_boundary)
 				kept = ends[i];
 		cr_assert_arr_eq(buf, sample, kept, "cap %zu", cap);
 		for (size_t i = kept; i < cap; i++)
-			cr_assert_eq(buf[i], '#', "cap %zu: byte %zu of a cut token written", cap, i);
+			cr_assert_eq(buf[i], '#', "cap %zu: byte %zu of a cut token written", cap,
+				     i);
 	}
 	munmap(map, 2 * page);
 }
@@ -182,9 +183,9 @@ Test(bencode, calls_after_overflow_are_ignored)
 
 	memset(buf, '#', sizeof(buf));
 	bencode_init(&b, buf, 5);
-	bencode_str(&b, "ab");     /* 2:ab, 4 bytes */
-	bencode_str(&b, "cd");     /* does not fit: overflow */
-	bencode_end(&b);           /* would fit, but is ignored */
+	bencode_str(&b, "ab"); /* 2:ab, 4 bytes */
+	bencode_str(&b, "cd"); /* does not fit: overflow */
+	bencode_end(&b);       /* would fit, but is ignored */
 	bencode_int(&b, 0);
 	cr_assert_eq(bencode_done(&b), -ENOSPC);
 	cr_assert_eq(b.len, 4);

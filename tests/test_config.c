@@ -948,3 +948,51 @@ Test(config, usage_names_every_flag_and_key)
 		cr_assert(strstr(buf, want[i]), "usage lacks '%s'", want[i]);
 	free(buf);
 }
+
+Test(config, trusted_proxies_and_forwarded_header)
+{
+	struct config c;
+	char path[sizeof(TMP_TEMPLATE)];
+	char err[CONFIG_ERROR_MAX];
+	struct netaddr a;
+
+	config_defaults(&c);
+	cr_assert_str_eq(c.forwarded_header, "X-Forwarded-For");
+	cr_assert_eq(c.n_trusted_proxies, 0);
+	cr_assert_eq(netaddr_parse("127.0.0.1:1", &a), 0);
+	cr_assert_not(config_trusted_proxy(&c, &a), "nobody is trusted by default");
+
+	cr_assert_eq(load_text(&c,
+			       "[http]\ntrusted_proxies = 127.0.0.0/8, fd00::/8\n"
+			       "forwarded_header = X-Real-IP\n",
+			       path, err),
+		     0, "%s", err);
+	cr_assert_eq(c.n_trusted_proxies, 2);
+	cr_assert_str_eq(c.forwarded_header, "X-Real-IP");
+	cr_assert(config_trusted_proxy(&c, &a));
+	cr_assert_eq(netaddr_parse("[fd12::1]:1", &a), 0);
+	cr_assert(config_trusted_proxy(&c, &a));
+	cr_assert_eq(netaddr_parse("[fe80::1]:1", &a), 0);
+	cr_assert_not(config_trusted_proxy(&c, &a));
+	expect_round_trip(&c);
+
+	config_defaults(&c);
+	cr_assert_eq(load_text(&c, "[http]\ntrusted_proxies = 10.0.0.1/8\n", path, err), -EINVAL);
+	cr_assert(strstr(err, "trusted_proxies") && strstr(err, "host bits"), "%s", err);
+	cr_assert_eq(load_text(&c, "[http]\nforwarded_header = X Forwarded\n", path, err), -EINVAL);
+	cr_assert(strstr(err, "forwarded_header"), "%s", err);
+	cr_assert_eq(load_text(&c, "[http]\ntrusted_proxies =\n", path, err), 0, "%s", err);
+	cr_assert_eq(c.n_trusted_proxies, 0, "an empty list means none");
+}
+
+Test(config, request_line_not_above_head)
+{
+	struct config c;
+	char err[CONFIG_ERROR_MAX];
+
+	config_defaults(&c);
+	c.http_max_line = 32 * 1024;
+	c.http_max_header = 16 * 1024;
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "max_request_line"), "%s", err);
+}

@@ -68,7 +68,7 @@ static const char *guard_put(struct guard *g, const void *msg, size_t len)
 
 #define MAX_LINE 8192
 #define MAX_HEAD 16384
-#define FWD "X-Forwarded-For"
+#define FWD	 "X-Forwarded-For"
 
 /* Parses the first len bytes of text from the end of the guard area. */
 static int parse_end(struct guard *g, const char *text, size_t len, size_t max_line,
@@ -293,14 +293,15 @@ Test(http, forwarding_header_ignored_when_not_asked)
 	struct http_request r;
 	struct guard g;
 
+	cr_assert_str_eq(c->name, "libtorrent_behind_proxy");
 	guard_open(&g, len);
-	cr_assert_eq(http_parse_request(guard_put(&g, c->text, len), len, MAX_LINE, MAX_HEAD, NULL,
-					&r),
-		     (int)len);
+	cr_assert_eq(
+	    http_parse_request(guard_put(&g, c->text, len), len, MAX_LINE, MAX_HEAD, NULL, &r),
+	    (int)len);
 	cr_assert_null(r.forwarded);
-	cr_assert_eq(http_parse_request(guard_put(&g, c->text, len), len, MAX_LINE, MAX_HEAD, "",
-					&r),
-		     (int)len);
+	cr_assert_eq(
+	    http_parse_request(guard_put(&g, c->text, len), len, MAX_LINE, MAX_HEAD, "", &r),
+	    (int)len);
 	cr_assert_null(r.forwarded);
 	cr_assert_eq(http_parse_request(guard_put(&g, c->text, len), len, MAX_LINE, MAX_HEAD,
 					"x-real-ip", &r),
@@ -563,6 +564,12 @@ Test(http, request_line_past_max_line_is_414)
 	buf[10] = 'a';
 	buf[70] = '\x01';
 	cr_assert_eq(parse_end(&g, buf, sizeof(buf), 64, 256, &r), HTTP_URI_TOO_LONG);
+
+	/* max_line falling right after a whole version, or inside it. */
+	cr_assert_eq(parse_end(&g, "GET / HTTP/1.1\r\n\r\n", 18, 14, 256, &r), 18);
+	cr_assert_eq(parse_end(&g, "GET / HTTP/1.1\r\n\r\n", 18, 13, 256, &r), HTTP_URI_TOO_LONG);
+	cr_assert_eq(parse_end(&g, "GET / HTTP/1.1x\r\n\r\n", 19, 14, 256, &r), HTTP_URI_TOO_LONG);
+	cr_assert_eq(parse_end(&g, "GET / HTTP/1.1x", 15, 14, 256, &r), HTTP_URI_TOO_LONG);
 	guard_close(&g);
 }
 
@@ -660,9 +667,9 @@ Test(http, percent_decode_kat)
 		size_t n = strlen(cases[i].in);
 
 		memset(out, '#', sizeof(out));
-		cr_assert_eq(http_percent_decode(guard_put(&g, cases[i].in, n), n, out,
-						 sizeof(out)),
-			     cases[i].len, "%s", cases[i].in);
+		cr_assert_eq(
+		    http_percent_decode(guard_put(&g, cases[i].in, n), n, out, sizeof(out)),
+		    cases[i].len, "%s", cases[i].in);
 		cr_assert_arr_eq(out, cases[i].out, (size_t)cases[i].len, "%s", cases[i].in);
 	}
 	guard_close(&g);
@@ -680,9 +687,9 @@ Test(http, percent_decode_errors)
 
 		/* At the end of the mapping: a truncated escape must not make
 		 * the decoder look past the input. */
-		cr_assert_eq(http_percent_decode(guard_put(&g, bad_escapes[i], n), n, out,
-						 sizeof(out)),
-			     -EINVAL, "%s", bad_escapes[i]);
+		cr_assert_eq(
+		    http_percent_decode(guard_put(&g, bad_escapes[i], n), n, out, sizeof(out)),
+		    -EINVAL, "%s", bad_escapes[i]);
 	}
 	cr_assert_eq(http_percent_decode("abcd", 4, out, 3), -ENOSPC);
 	cr_assert_eq(http_percent_decode("%41%42%43%44", 12, out, 3), -ENOSPC);
@@ -697,12 +704,12 @@ Test(http, percent_decode_errors)
 /* 20 bytes: %00, %FF, unreserved characters, '+' as space, escapes of
  * either case. */
 #define IH_ENC "%00%FFaB-._~1%124Vx%9a%BC%de%F0z+%2B"
-static const uint8_t ih_raw[20] = {0x00, 0xff, 'a',  'B',  '-',  '.',  '_', '~', '1', 0x12,
-				   '4',	 'V',  'x',  0x9a, 0xbc, 0xde, 0xf0, 'z', ' ', '+'};
+static const uint8_t ih_raw[20] = {0x00, 0xff, 'a', 'B',  '-',	'.',  '_',  '~', '1', 0x12,
+				   '4',	 'V',  'x', 0x9a, 0xbc, 0xde, 0xf0, 'z', ' ', '+'};
 #define PID_ENC "-RT0001-%21%40abcdefghij"
-#define IH "info_hash=" IH_ENC
-#define PID "peer_id=" PID_ENC
-#define BASE IH "&" PID "&port=6881&left=0"
+#define IH	"info_hash=" IH_ENC
+#define PID	"peer_id=" PID_ENC
+#define BASE	IH "&" PID "&port=6881&left=0"
 
 static int announce_end(struct guard *g, const char *q, struct http_announce *a,
 			const char **reason)
@@ -912,6 +919,7 @@ Test(http, announce_from_a_parsed_request)
 	const char *reason;
 	struct guard g;
 
+	cr_assert_str_eq(c->name, "qbittorrent");
 	guard_open(&g, len);
 	cr_assert_eq(parse_end(&g, c->text, len, MAX_LINE, MAX_HEAD, &r), (int)len);
 	cr_assert_eq(http_parse_announce(r.query, r.query_len, &a, &reason), 0, "%s", reason);
@@ -1319,8 +1327,7 @@ Test(http, write_response_enospc_writes_nothing)
 			cr_assert_eq(buf[i], '#', "cap %zu: byte %zu written on -ENOSPC", cap, i);
 	}
 	buf = (char *)guard_slot(&g, need);
-	cr_assert_eq(http_write_response(buf, need, 200, "text/plain", body, 11, false),
-		     (int)need);
+	cr_assert_eq(http_write_response(buf, need, 200, "text/plain", body, 11, false), (int)need);
 	cr_assert_arr_eq(buf + need - 11, body, 11);
 	/* A body length that would wrap the total. */
 	cr_assert_eq(http_write_response(buf, need, 200, "text/plain", body, SIZE_MAX, false),

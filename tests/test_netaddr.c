@@ -230,3 +230,42 @@ Test(netaddr, same_ip_compares_family_and_address_only)
 	memset(b.ip + 4, 0xaa, 12); /* bytes past an IPv4 address are not compared */
 	cr_assert(netaddr_same_ip(&a, &b));
 }
+
+Test(netaddr, prefixes_parse_format_and_match)
+{
+	struct netaddr net, a;
+	uint8_t bits;
+	char text[NETADDR_TEXT_MAX];
+
+	cr_assert_eq(netaddr_parse_prefix("10.0.0.0/8", &net, &bits), 0);
+	cr_assert_eq(net.family, AF_INET);
+	cr_assert_eq(bits, 8);
+	cr_assert_eq(netaddr_format_prefix(&net, bits, text, sizeof(text)), 10);
+	cr_assert_str_eq(text, "10.0.0.0/8");
+	cr_assert_eq(netaddr_parse("10.200.3.4:1", &a), 0);
+	cr_assert(netaddr_in_prefix(&net, bits, &a));
+	cr_assert_eq(netaddr_parse("11.0.0.1:1", &a), 0);
+	cr_assert_not(netaddr_in_prefix(&net, bits, &a));
+
+	cr_assert_eq(netaddr_parse_prefix("192.168.4.0/22", &net, &bits), 0);
+	cr_assert_eq(netaddr_parse("192.168.7.255:1", &a), 0);
+	cr_assert(netaddr_in_prefix(&net, bits, &a), "inside the partial byte");
+	cr_assert_eq(netaddr_parse("192.168.8.0:1", &a), 0);
+	cr_assert_not(netaddr_in_prefix(&net, bits, &a));
+
+	cr_assert_eq(netaddr_parse_prefix("fd00::/8", &net, &bits), 0);
+	cr_assert_eq(net.family, AF_INET6);
+	cr_assert_eq(netaddr_parse("[fdff::1]:1", &a), 0);
+	cr_assert(netaddr_in_prefix(&net, bits, &a));
+	cr_assert_eq(netaddr_parse("10.0.0.1:1", &a), 0);
+	cr_assert_not(netaddr_in_prefix(&net, bits, &a), "families never match");
+	cr_assert_eq(netaddr_parse_prefix("::1/128", &net, &bits), 0);
+	cr_assert_eq(netaddr_parse_prefix("0.0.0.0/0", &net, &bits), 0);
+	cr_assert(netaddr_in_prefix(&net, bits, &a), "/0 holds every IPv4 address");
+
+	static const char *const bad[] = { "10.0.0.1/8", "10.0.0.0/33", "::/129", "10.0.0.0",
+					   "10.0.0.0/", "/8",	      "10.0.0.0/8x", "[::1]/128",
+					   "10.0.0.0/-1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(netaddr_parse_prefix(bad[i], &net, &bits), -EINVAL, "%s", bad[i]);
+}

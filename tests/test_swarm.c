@@ -970,3 +970,36 @@ Test(swarm, destroy_null_is_fine)
 {
 	swarm_destroy(NULL);
 }
+
+/* BEP 7 support: peers of one family, no requester to leave out. */
+Test(swarm, peers_of_one_family)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	uint8_t out[64 * 18];
+
+	for (uint32_t i = 0; i < 5; i++)
+		cr_assert_geq(go(s, 1, v4(i + 1, 1000), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		cr_assert_geq(go(s, 1, v6(i + 1, 2000), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+
+	cr_assert_eq(swarm_peers(s, &(struct info_hash){ 0 }, AF_INET, 50, out, sizeof(out)), 0,
+		     "unknown torrent");
+	struct info_hash ih = ih_of(1);
+	cr_assert_eq(swarm_peers(s, &ih, AF_INET, 50, out, sizeof(out)), 5 * 6);
+	cr_assert_eq(swarm_peers(s, &ih, AF_INET6, 50, out, sizeof(out)), 3 * 18);
+	cr_assert_eq(swarm_peers(s, &ih, AF_INET6, 2, out, sizeof(out)), 2 * 18, "numwant");
+	cr_assert_eq(swarm_peers(s, &ih, AF_INET, 50, out, 13), 2 * 6, "cap");
+	/* Every IPv6 record is one of ours, each once. */
+	int n = swarm_peers(s, &ih, AF_INET6, 50, out, sizeof(out));
+	bool seen[4] = { false };
+	for (int off = 0; off < n; off += 18) {
+		uint32_t id;
+		memcpy(&id, out + off + 12, sizeof(id));
+		cr_assert(id >= 1 && id <= 3 && !seen[id], "record %u", id);
+		seen[id] = true;
+		cr_assert_eq(out[off + 16], 2000 >> 8);
+		cr_assert_eq(out[off + 17], 2000 & 0xff);
+	}
+	swarm_destroy(s);
+}

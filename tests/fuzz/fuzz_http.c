@@ -32,10 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			__builtin_trap();                                                          \
 	} while (0)
 
-#define MAX_LINE 512
-#define MAX_HEAD 2048
+#define MAX_LINE     512
+#define MAX_HEAD     2048
 #define PREFIX_LIMIT 512 /* inputs below this get every prefix checked */
-#define FWD "X-Forwarded-For"
+#define FWD	     "X-Forwarded-For"
 
 static bool is_ows(char c)
 {
@@ -165,7 +165,7 @@ static void check_parsed(const char *buf, size_t len, int rc, const struct http_
 /* The prefix contract, each prefix from its own exact copy. */
 static void check_prefixes(const char *buf, size_t len)
 {
-	int done = 0;     /* header_len once a prefix parsed */
+	int done = 0;	  /* header_len once a prefix parsed */
 	bool bad = false; /* once a prefix was malformed */
 
 	for (size_t k = 0; k <= len; k++) {
