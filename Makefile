@@ -66,8 +66,25 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(B)/%.o)
 
 .PHONY: all server tests run test test-suite fuzz fuzz-build bench format clean deps
 
+# Tools beside the server: the load generator and the stateless ceiling
+# responder (bench/), and the tracker client (tools/). Each is built from its
+# files plus the shared protocol library.
+LOAD_SRCS := $(wildcard bench/load*.c)
+ECHO_SRCS := $(wildcard bench/ceiling*.c)
+CLIENT_SRCS := $(wildcard tools/client*.c)
+TOOLS :=
+ifneq ($(LOAD_SRCS),)
+TOOLS += build/ringtracker-load
+endif
+ifneq ($(ECHO_SRCS),)
+TOOLS += build/ringtracker-ceiling
+endif
+ifneq ($(CLIENT_SRCS),)
+TOOLS += build/ringtracker-client
+endif
+
 ifeq ($(VARIANT),release)
-all: build/ringtracker
+all: build/ringtracker $(TOOLS)
 else
 all: server
 endif
@@ -91,6 +108,15 @@ $(B)/ringtracker: $(B)/src/main.o $(B)/libringtracker.a
 # The release server is what users run; other variants stay in their dirs.
 build/ringtracker: build/release/ringtracker
 	cp $< $@
+
+build/ringtracker-load: $(LOAD_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lm
+
+build/ringtracker-ceiling: $(ECHO_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+build/ringtracker-client: $(CLIENT_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # One Criterion runner holding every unit and integration suite, so that one
 # summary line covers them all.
@@ -156,4 +182,5 @@ format:
 clean:
 	rm -rf build
 
--include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/integration/*.d)
+-include $(wildcard $(B)/src/*.d $(B)/tests/*.d $(B)/tests/integration/*.d $(B)/bench/*.d \
+	$(B)/tools/*.d)

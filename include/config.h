@@ -60,6 +60,8 @@ struct config {
 	uint32_t http_max_line;        /* bytes of request line before 414 */
 	uint32_t http_max_header;      /* bytes of request head before 431 */
 	uint32_t http_scrape_max;      /* info hashes in one scrape */
+	uint32_t full_scrape;          /* 1: GET /scrape without info_hash lists every torrent */
+	uint32_t full_scrape_interval; /* seconds between full scrapes a worker serves */
 	struct config_net trusted_proxies[CONFIG_MAX_PROXIES]; /* may set the peer address */
 	size_t n_trusted_proxies;
 	char forwarded_header[CONFIG_HEADER_MAX]; /* e.g. X-Forwarded-For */

@@ -51,6 +51,7 @@
 	X(http_scrape_v4, "HTTP scrape requests over IPv4")                                \
 	X(http_scrape_v6, "HTTP scrape requests over IPv6")                                \
 	X(http_health, "HTTP /health requests")                                            \
+	X(http_full_scrapes, "HTTP full scrapes served")                                   \
 	X(http_failures, "HTTP announces/scrapes answered with a failure reason")         \
 	X(http_bad_request, "HTTP 400 replies: malformed request")                         \
 	X(http_not_found, "HTTP 404 replies: unknown path")                                \

@@ -78,6 +78,19 @@ int swarm_announce(struct swarm *s, const struct swarm_announce *a, uint32_t now
 int swarm_peers(struct swarm *s, const struct info_hash *ih, int family, uint32_t numwant,
 		uint8_t *out, size_t cap);
 
+struct swarm_listing {
+	struct info_hash info_hash;
+	struct swarm_counts counts;
+};
+
+#define SWARM_LIST_END UINT64_MAX
+
+/* Full scrape, a chunk at a time: writes up to max torrents from *cursor on
+ * (start with 0) and advances *cursor, to SWARM_LIST_END after the last.
+ * A table that grows between calls may list a torrent twice or miss one.
+ * Returns the number written. */
+size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing *out, size_t max);
+
 /* Fills *counts for one torrent; zeros when unknown. */
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts);
 

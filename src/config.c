@@ -127,6 +127,10 @@ static const struct key_def keys[] = {
 	"bytes of request head before 431; also each connection's read buffer"),
     NUM("http", "scrape_max", NULL, KIND_COUNT, http_scrape_max, 1, 256, false,
 	"info hashes accepted in one HTTP scrape"),
+    NUM("http", "full_scrape", NULL, KIND_COUNT, full_scrape, 0, 1, false,
+	"1: /scrape without info_hash streams every torrent (off by default)"),
+    NUM("http", "full_scrape_interval", NULL, KIND_COUNT, full_scrape_interval, 1, 86400, false,
+	"seconds between two full scrapes served by one worker (rate limit)"),
     LIST("http", "trusted_proxies", NULL, KIND_NETS, trusted_proxies, n_trusted_proxies,
 	 "networks of reverse proxies whose forwarded_header gives the peer address, "
 	 "e.g. 127.0.0.1/32, ::1/128; empty = none"),
@@ -196,6 +200,8 @@ void config_defaults(struct config *c)
 	c->http_max_line = 8 * KIB;
 	c->http_max_header = 16 * KIB;
 	c->http_scrape_max = 100;
+	c->full_scrape = 0;
+	c->full_scrape_interval = 60;
 	strcpy(c->forwarded_header, "X-Forwarded-For");
 	c->recv_buffers = 4096;
 	c->send_slots = 4096;

@@ -744,6 +744,23 @@ int swarm_peers(struct swarm *s, const struct info_hash *ih, int family, uint32_
 	return (int)pvec_pick(s, &v, UINT32_MAX, (uint32_t)want, out);
 }
 
+size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing *out, size_t max)
+{
+	size_t n = 0, slots = s->mask + 1;
+	uint64_t i = *cursor;
+
+	for (; i < slots && n < max; i++) {
+		const struct swarm_torrent *t = &s->slots[i];
+		if (!t->used)
+			continue;
+		out[n].info_hash = t->ih;
+		counts_fill(t, &out[n].counts);
+		n++;
+	}
+	*cursor = i < slots ? i : SWARM_LIST_END;
+	return n;
+}
+
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts)
 {
 	size_t slot;

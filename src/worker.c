@@ -493,6 +493,14 @@ static void handoff_dispatch(struct worker *w, void *p, uint32_t len, uint16_t t
 		if (len >= sizeof(struct handoff_http_answer))
 			worker_http_answer(w, p, len);
 		break;
+	case HANDOFF_LIST_ASK:
+		if (len == sizeof(struct handoff_list_ask))
+			worker_http_list_ask(w, p);
+		break;
+	case HANDOFF_LIST_CHUNK:
+		if (len >= sizeof(struct handoff_list_chunk))
+			worker_http_list_chunk(w, p, len);
+		break;
 	default:
 		break;
 	}

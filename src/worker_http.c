@@ -17,7 +17,9 @@
  * Behind a reverse proxy: only connections from the trusted_proxies networks
  * have their forwarded_header read; its last entry is the client.
  *
- * What it doesn't (yet): full scrape.
+ * Full scrape (off by default; rate limited per worker): the torrents of
+ * every shard, chunk by chunk, paused while much output is unsent; the
+ * "files" keys come in table order, not sorted (a stream cannot be).
  *
  * Threads: the worker's own thread only. Memory: the connection table and
  * each open connection's read and write buffers are owned here (malloc).
@@ -33,12 +35,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bencode.h"
 #include "worker_internal.h"
 
 /* Room for the largest body: a 256-hash scrape or 200 dictionary-model
  * IPv6 peers, with margin. */
 #define HTTP_SCRATCH 65536
 #define HTTP_HEAD_MAX 256 /* status line and our headers */
+#define LIST_HIGH_WATER (256 * 1024) /* full scrape: unsent bytes before pausing */
+#define LIST_ENTRY_MAX 96 /* bencoded bytes of one full-scrape entry, at most */
 #define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN) /* numwant_max is at most 200 */
 
 struct http_conn {
@@ -52,6 +57,9 @@ struct http_conn {
 	bool closing;          /* shut down: close when nothing is in flight */
 	bool keep_alive;       /* of the request being answered */
 	bool compact;          /* of the announce being answered */
+	bool listing;          /* streaming a full scrape */
+	uint16_t list_shard;   /* full scrape: the shard being listed */
+	uint64_t list_cursor;  /* full scrape: where in that shard */
 	struct netaddr peer;   /* the connection's remote address */
 	struct netaddr client; /* the request's client: peer, or forwarded by a trusted proxy */
 	bool trusted;          /* peer is a trusted proxy */
@@ -69,10 +77,12 @@ struct http_conns {
 	uint32_t free_head; /* UINT32_MAX when full */
 	uint32_t open;
 	uint32_t last_tick; /* seconds */
+	uint32_t last_full_scrape; /* seconds; 0 = never */
 	uint8_t scratch[HTTP_SCRATCH];
 };
 
 static void conn_pump(struct worker *w, struct http_conn *c);
+static struct http_conn *conn_of_ticket(struct worker *w, const struct http_ticket *t);
 
 /* -------------------------------------------------------------- table */
 
@@ -178,22 +188,31 @@ static void conn_close(struct worker *w, struct http_conn *c)
 
 /* ------------------------------------------------------------ output */
 
+/* Makes room for `more` bytes after the queued output. Returns false (and
+ * closes the connection) when memory runs out. */
+static bool wbuf_reserve(struct worker *w, struct http_conn *c, size_t more)
+{
+	size_t need = (size_t)c->wlen + more;
+
+	if (need <= c->wcap)
+		return true;
+	size_t cap = need < 4096 ? 4096 : need + need / 2;
+	uint8_t *p = realloc(c->wbuf, cap);
+	if (!p) {
+		conn_close(w, c);
+		return false;
+	}
+	c->wbuf = p;
+	c->wcap = (uint32_t)cap;
+	return true;
+}
+
 /* Appends a complete response; closes the connection if it cannot. */
 static void respond(struct worker *w, struct http_conn *c, int status, const char *type,
 		    const void *body, size_t body_len)
 {
-	size_t need = (size_t)c->wlen + HTTP_HEAD_MAX + body_len;
-
-	if (need > c->wcap) {
-		size_t cap = need < 4096 ? 4096 : need;
-		uint8_t *p = realloc(c->wbuf, cap);
-		if (!p) {
-			conn_close(w, c);
-			return;
-		}
-		c->wbuf = p;
-		c->wcap = (uint32_t)cap;
-	}
+	if (!wbuf_reserve(w, c, HTTP_HEAD_MAX + body_len))
+		return;
 	bool keep = c->keep_alive && !c->close_after_send;
 	int n = http_write_response((char *)c->wbuf + c->wlen, c->wcap - c->wlen, status, type,
 				    body, body_len, keep);
@@ -346,6 +365,134 @@ static void respond_scrape(struct worker *w, struct http_conn *c, const struct h
 		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
 }
 
+/* ---------------------------------------------------------- full scrape */
+
+/* Appends raw bytes to the output (room already reserved). */
+static void wbuf_put(struct http_conn *c, const void *p, size_t n)
+{
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += (uint32_t)n;
+}
+
+/* Appends torrents as entries of the "files" dictionary. Keys come shard
+ * by shard in table order, not sorted: a full scrape is streamed. */
+static void list_append(struct worker *w, struct http_conn *c, const struct swarm_listing *e,
+			size_t n)
+{
+	if (!wbuf_reserve(w, c, n * LIST_ENTRY_MAX))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct bencode b;
+		bencode_init(&b, c->wbuf + c->wlen, LIST_ENTRY_MAX);
+		bencode_bytes(&b, e[i].info_hash.b, sizeof(e[i].info_hash.b));
+		bencode_dict_begin(&b);
+		bencode_str(&b, "complete");
+		bencode_int(&b, e[i].counts.seeders);
+		bencode_str(&b, "downloaded");
+		bencode_int(&b, e[i].counts.downloaded);
+		bencode_str(&b, "incomplete");
+		bencode_int(&b, e[i].counts.leechers);
+		bencode_end(&b);
+		int len = bencode_done(&b);
+		if (len > 0)
+			c->wlen += (uint32_t)len;
+	}
+}
+
+/* Moves the listing on by one chunk: from our own shard at once, from
+ * another shard by asking it (the answer comes as a chunk record). */
+static void list_next(struct worker *w, struct http_conn *c)
+{
+	if (c->list_shard >= w->sh->n_workers) {
+		if (wbuf_reserve(w, c, 2))
+			wbuf_put(c, "ee", 2);
+		c->listing = false;
+		c->close_after_send = true;
+		return;
+	}
+	if (c->list_shard == w->id) {
+		struct swarm_listing entries[LIST_CHUNK];
+		size_t n = swarm_list(w->swarm, &c->list_cursor, entries, LIST_CHUNK);
+		list_append(w, c, entries, n);
+	} else {
+		struct handoff_list_ask *a =
+			worker_handoff_reserve(w, c->list_shard, sizeof(*a), HANDOFF_LIST_ASK);
+		if (!a) {
+			conn_close(w, c); /* mid-stream: nothing valid can follow */
+			return;
+		}
+		a->ticket = ticket_of(w, c);
+		a->cursor = c->list_cursor;
+		c->waiting = true;
+		return;
+	}
+	if (c->list_cursor == SWARM_LIST_END) {
+		c->list_shard++;
+		c->list_cursor = 0;
+	}
+}
+
+static const char list_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+				"Connection: close\r\n\r\nd5:filesd";
+
+/* GET /scrape without info_hash: when enabled and not rate limited, streams
+ * every torrent of every shard, then closes (no Content-Length). */
+static void full_scrape_start(struct worker *w, struct http_conn *c)
+{
+	char msg[96];
+	uint32_t since = w->now - w->http->last_full_scrape;
+
+	if (!w->cfg->full_scrape) {
+		respond_failure(w, c, "full scrape is disabled: give info_hash");
+		return;
+	}
+	if (w->http->last_full_scrape && since < w->cfg->full_scrape_interval) {
+		snprintf(msg, sizeof(msg), "full scrape rate limited: try again in %u s",
+			 w->cfg->full_scrape_interval - since);
+		respond_failure(w, c, msg);
+		return;
+	}
+	w->http->last_full_scrape = w->now ? w->now : 1;
+	counters_inc(&w->counters, CTR_http_full_scrapes);
+	if (!wbuf_reserve(w, c, sizeof(list_head)))
+		return;
+	wbuf_put(c, list_head, sizeof(list_head) - 1);
+	c->keep_alive = false;
+	c->listing = true;
+	c->list_shard = 0;
+	c->list_cursor = 0;
+}
+
+void worker_http_list_ask(struct worker *w, const struct handoff_list_ask *a)
+{
+	size_t len = sizeof(struct handoff_list_chunk) + LIST_CHUNK * sizeof(struct swarm_listing);
+	struct handoff_list_chunk *ch = worker_handoff_reserve(w, a->ticket.worker, len,
+							       HANDOFF_LIST_CHUNK);
+
+	if (!ch)
+		return; /* the connection times out */
+	ch->ticket = a->ticket;
+	ch->next = a->cursor;
+	ch->count = (uint32_t)swarm_list(w->swarm, &ch->next, ch->entries, LIST_CHUNK);
+}
+
+void worker_http_list_chunk(struct worker *w, const struct handoff_list_chunk *ch, uint32_t len)
+{
+	if (ch->count > LIST_CHUNK || len < sizeof(*ch) + ch->count * sizeof(ch->entries[0]))
+		return;
+	struct http_conn *c = conn_of_ticket(w, &ch->ticket);
+	if (!c || !c->listing)
+		return;
+	c->waiting = false;
+	list_append(w, c, ch->entries, ch->count);
+	c->list_cursor = ch->next;
+	if (c->list_cursor == SWARM_LIST_END) {
+		c->list_shard++;
+		c->list_cursor = 0;
+	}
+	conn_pump(w, c);
+}
+
 static void handle_scrape(struct worker *w, struct http_conn *c, const struct http_request *req)
 {
 	union {
@@ -365,7 +512,7 @@ static void handle_scrape(struct worker *w, struct http_conn *c, const struct ht
 		return;
 	}
 	if (n == 0) {
-		respond_failure(w, c, "full scrape is disabled: give info_hash");
+		full_scrape_start(w, c);
 		return;
 	}
 	memset(&u.s, 0, sizeof(u.s));
@@ -471,7 +618,7 @@ static void handle_bad_head(struct worker *w, struct http_conn *c, int code)
  * stopping at one that waits for another worker. */
 static void conn_parse(struct worker *w, struct http_conn *c)
 {
-	while (!c->waiting && !c->close_after_send && !c->closing && c->rlen > 0) {
+	while (!c->waiting && !c->listing && !c->close_after_send && !c->closing && c->rlen > 0) {
 		struct http_request req;
 		int r = http_parse_request(c->rbuf, c->rlen, w->cfg->http_max_line,
 					   w->cfg->http_max_header,
@@ -531,6 +678,8 @@ static void conn_pump(struct worker *w, struct http_conn *c)
 		return;
 	}
 	conn_parse(w, c);
+	while (c->listing && !c->waiting && !c->closing && c->wlen - c->wsent < LIST_HIGH_WATER)
+		list_next(w, c);
 	if (c->closing)
 		return;
 	if (c->wsent < c->wlen) {

@@ -55,6 +55,8 @@ enum handoff_type {
 	HANDOFF_SCRAPE = 2,        /* struct handoff_scrape, owner to owner */
 	HANDOFF_HTTP_ANNOUNCE = 3, /* struct handoff_http_announce, to the owner */
 	HANDOFF_HTTP_ANSWER = 4,   /* struct handoff_http_answer, back to the connection */
+	HANDOFF_LIST_ASK = 5,      /* struct handoff_list_ask: full scrape, next chunk please */
+	HANDOFF_LIST_CHUNK = 6,    /* struct handoff_list_chunk: torrents of one shard */
 };
 
 /* Where a UDP reply goes: the client and the listener it wrote to. */
@@ -94,6 +96,22 @@ struct handoff_http_answer {
 	struct swarm_counts counts;
 	uint8_t peers[];
 };
+
+/* Full scrape: the connection's worker asks each shard in turn for chunks
+ * of its table; the shard answers with a chunk and where to go on. */
+struct handoff_list_ask {
+	struct http_ticket ticket;
+	uint64_t cursor; /* swarm_list cursor */
+};
+
+struct handoff_list_chunk {
+	struct http_ticket ticket;
+	uint64_t next; /* cursor for the next ask, or SWARM_LIST_END */
+	uint32_t count;
+	struct swarm_listing entries[]; /* count entries */
+};
+
+#define LIST_CHUNK 512 /* torrents per chunk */
 
 enum scrape_reply { SCRAPE_REPLY_UDP, SCRAPE_REPLY_HTTP };
 
@@ -201,5 +219,7 @@ void worker_http_tick(struct worker *w);
 void worker_http_announce_owned(struct worker *w, const struct handoff_http_announce *h);
 void worker_http_answer(struct worker *w, const struct handoff_http_answer *a, uint32_t len);
 void worker_http_scrape_done(struct worker *w, const struct handoff_scrape *s);
+void worker_http_list_ask(struct worker *w, const struct handoff_list_ask *a);
+void worker_http_list_chunk(struct worker *w, const struct handoff_list_chunk *c, uint32_t len);
 
 #endif

@@ -1003,3 +1003,40 @@ Test(swarm, peers_of_one_family)
 	}
 	swarm_destroy(s);
 }
+
+/* Full scrape: every torrent listed once, chunk by chunk, with its counts. */
+Test(swarm, list_every_torrent_in_chunks)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	enum { N = 1000 };
+	static bool seen[N];
+	struct swarm_listing chunk[64];
+	uint64_t cursor = 0;
+	size_t total = 0, calls = 0;
+
+	for (uint32_t t = 0; t < N; t++) {
+		cr_assert_geq(go(s, t, v4(t + 1, 1), SWARM_EVENT_STARTED, t % 3 == 0, 5, NULL), 0);
+		if (t % 5 == 0)
+			cr_assert_geq(go(s, t, v6(t + 1, 2), SWARM_EVENT_STARTED, false, 5, NULL), 0);
+	}
+	while (cursor != SWARM_LIST_END) {
+		size_t n = swarm_list(s, &cursor, chunk, 64);
+		cr_assert_leq(n, 64);
+		cr_assert(++calls < 10000, "the cursor does not advance");
+		for (size_t i = 0; i < n; i++) {
+			uint32_t t;
+			memcpy(&t, chunk[i].info_hash.b, sizeof(t));
+			cr_assert_lt(t, N);
+			cr_assert_not(seen[t], "torrent %u listed twice", t);
+			seen[t] = true;
+			cr_assert_eq(chunk[i].counts.seeders, t % 3 == 0 ? 1u : 0u, "torrent %u", t);
+			cr_assert_eq(chunk[i].counts.leechers,
+				     (t % 3 == 0 ? 0u : 1u) + (t % 5 == 0 ? 1u : 0u), "torrent %u", t);
+		}
+		total += n;
+	}
+	cr_assert_eq(total, N);
+	cr_assert_gt(calls, N / 64);
+	swarm_destroy(s);
+}
