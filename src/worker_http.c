@@ -716,6 +716,12 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 	}
 	struct http_conn *c = conn_alloc(w, fd);
 	if (!c) {
+		/* Over the connection limit: say so if the socket takes it at once
+		 * (a new socket's buffer is empty, so it does), then close. */
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		ssize_t sent = send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)sent;
 		close(fd);
 		counters_inc(&w->counters, CTR_http_refused);
 		return;
