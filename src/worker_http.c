@@ -43,6 +43,7 @@
 #define HTTP_SCRATCH 65536
 #define HTTP_HEAD_MAX 256 /* status line and our headers */
 #define LIST_HIGH_WATER (256 * 1024) /* full scrape: unsent bytes before pausing */
+#define HTTP_OUT_HIGH_WATER (64 * 1024) /* unsent reply bytes before we stop reading */
 #define LIST_ENTRY_MAX 96 /* bencoded bytes of one full-scrape entry, at most */
 #define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN) /* numwant_max is at most 200 */
 
@@ -207,6 +208,13 @@ static bool wbuf_reserve(struct worker *w, struct http_conn *c, size_t more)
 	return true;
 }
 
+/* Appends raw bytes to the output (room already reserved). */
+static void wbuf_put(struct http_conn *c, const void *p, size_t n)
+{
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += (uint32_t)n;
+}
+
 /* Appends a complete response; closes the connection if it cannot. */
 static void respond(struct worker *w, struct http_conn *c, int status, const char *type,
 		    const void *body, size_t body_len)
@@ -223,6 +231,21 @@ static void respond(struct worker *w, struct http_conn *c, int status, const cha
 	c->wlen += (uint32_t)n;
 	if (!keep)
 		c->close_after_send = true;
+}
+
+/* 405 with the Allow header and no body (a HEAD reply must not have one). */
+static void respond_not_allowed(struct worker *w, struct http_conn *c)
+{
+	char head[HTTP_HEAD_MAX];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
+			 "Content-Length: 0\r\nConnection: %s\r\n\r\n",
+			 c->keep_alive ? "keep-alive" : "close");
+
+	if (!c->keep_alive)
+		c->close_after_send = true;
+	if (wbuf_reserve(w, c, (size_t)n))
+		wbuf_put(c, head, (size_t)n);
 }
 
 static void respond_text(struct worker *w, struct http_conn *c, int status, const char *text)
@@ -366,13 +389,6 @@ static void respond_scrape(struct worker *w, struct http_conn *c, const struct h
 }
 
 /* ---------------------------------------------------------- full scrape */
-
-/* Appends raw bytes to the output (room already reserved). */
-static void wbuf_put(struct http_conn *c, const void *p, size_t n)
-{
-	memcpy(c->wbuf + c->wlen, p, n);
-	c->wlen += (uint32_t)n;
-}
 
 /* Appends torrents as entries of the "files" dictionary. Keys come shard
  * by shard in table order, not sorted: a full scrape is streamed. */
@@ -575,7 +591,7 @@ static void handle_request(struct worker *w, struct http_conn *c, const struct h
 	}
 	if (req->method != HTTP_GET) {
 		counters_inc(&w->counters, CTR_http_bad_method);
-		respond_text(w, c, 405, "only GET is supported\n");
+		respond_not_allowed(w, c);
 	} else if (path_is(req, "/announce")) {
 		handle_announce(w, c, req);
 	} else if (path_is(req, "/scrape")) {
@@ -616,27 +632,40 @@ static void handle_bad_head(struct worker *w, struct http_conn *c, int code)
 
 /* Parses and answers the requests waiting in the read buffer, in order,
  * stopping at one that waits for another worker. */
+/* True while the client has enough unread replies queued: it must read
+ * before we parse or receive more (bounds the output buffer). */
+static bool output_backlogged(const struct http_conn *c)
+{
+	return c->wlen - c->wsent >= HTTP_OUT_HIGH_WATER;
+}
+
 static void conn_parse(struct worker *w, struct http_conn *c)
 {
-	while (!c->waiting && !c->listing && !c->close_after_send && !c->closing && c->rlen > 0) {
+	uint32_t pos = 0; /* bytes of rbuf consumed; moved down once at the end */
+
+	while (!c->waiting && !c->listing && !c->close_after_send && !c->closing &&
+	       !output_backlogged(c) && pos < c->rlen) {
 		struct http_request req;
-		int r = http_parse_request(c->rbuf, c->rlen, w->cfg->http_max_line,
+		int r = http_parse_request(c->rbuf + pos, c->rlen - pos, w->cfg->http_max_line,
 					   w->cfg->http_max_header,
 					   c->trusted ? w->cfg->forwarded_header : NULL, &req);
 		if (r == HTTP_INCOMPLETE) {
 			if (!c->head_started)
 				c->head_started = w->now ? w->now : 1;
-			return;
+			break;
 		}
 		c->head_started = 0;
 		if (r < 0) {
 			handle_bad_head(w, c, r);
-			c->rlen = 0;
-			return;
+			pos = c->rlen;
+			break;
 		}
 		handle_request(w, c, &req);
-		memmove(c->rbuf, c->rbuf + r, c->rlen - (uint32_t)r);
-		c->rlen -= (uint32_t)r;
+		pos += (uint32_t)r;
+	}
+	if (pos > 0 && c->fd >= 0) {
+		memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+		c->rlen -= pos;
 	}
 }
 
@@ -690,7 +719,7 @@ static void conn_pump(struct worker *w, struct http_conn *c)
 		return;
 	}
 	if (!c->waiting && !c->close_after_send && !c->recv_armed && !c->closing &&
-	    c->rlen < c->rcap)
+	    !output_backlogged(c) && c->rlen < c->rcap)
 		arm_recv(w, c);
 }
 
