@@ -24,47 +24,7 @@
 
 #include "http.h"
 
-/* --- guard area: data ends where a PROT_NONE page begins --- */
-
-struct guard {
-	uint8_t *map;
-	size_t cap; /* bytes before the PROT_NONE page */
-	size_t page;
-};
-
-static void guard_open(struct guard *g, size_t max_len)
-{
-	g->page = (size_t)sysconf(_SC_PAGESIZE);
-	g->cap = (max_len + g->page - 1) / g->page * g->page;
-	if (g->cap == 0)
-		g->cap = g->page;
-	g->map = mmap(NULL, g->cap + g->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		      -1, 0);
-	cr_assert(g->map != MAP_FAILED);
-	cr_assert_eq(mprotect(g->map + g->cap, g->page, PROT_NONE), 0);
-}
-
-static void guard_close(struct guard *g)
-{
-	munmap(g->map, g->cap + g->page);
-}
-
-/* Returns a writable slot of len bytes that ends at the PROT_NONE page. */
-static uint8_t *guard_slot(struct guard *g, size_t len)
-{
-	cr_assert_leq(len, g->cap);
-	return g->map + g->cap - len;
-}
-
-/* Copies msg to the end of the guard area and returns where it now lives. */
-static const char *guard_put(struct guard *g, const void *msg, size_t len)
-{
-	uint8_t *p = guard_slot(g, len);
-
-	if (len)
-		memcpy(p, msg, len);
-	return (const char *)p;
-}
+#include "guard.h"
 
 #define MAX_LINE 8192
 #define MAX_HEAD 16384
