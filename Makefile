@@ -24,13 +24,14 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := liburing libsodium inih
+PKGS := liburing libsodium inih libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -lsodium -linih)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -lsodium -linih -lbpf) \
+	-lelf -lz
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers
-CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) -g -pthread $(PKG_CFLAGS)
+CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild/bpf $(WARN) -g -pthread $(PKG_CFLAGS)
 ifneq ($(CI),)
 CFLAGS_COMMON += -Werror
 endif
@@ -98,6 +99,22 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# --- XDP prefilter: BPF objects and their libbpf skeletons (build/bpf/) ---
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=build/bpf/%.skel.h)
+BPF_CFLAGS := -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -Ibpf -Wall -Werror
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+
+build/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
+	@mkdir -p build/bpf
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+build/bpf/%.skel.h: build/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# Every C object may include a skeleton: generate them first.
+$(LIB_OBJS) $(B)/src/main.o $(TEST_OBJS): | $(BPF_SKELS)
+
 $(B)/libringtracker.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -146,12 +163,12 @@ run: deps
 # --- fuzzing: libFuzzer harnesses built with clang, run when the runtime exists ---
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
-	$(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild/bpf -g -O1 \
+	-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 HAVE_FUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
 	clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null && echo yes)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard include/*.h) | $(BPF_SKELS)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
 
@@ -177,7 +194,8 @@ bench:
 	@echo "bench: the load generator and side-by-side benchmark are issue 5; nothing to run yet"
 
 format:
-	clang-format -i $(wildcard src/*.c include/*.h tests/*.c tests/integration/*.c tests/fuzz/*.c)
+	clang-format -i $(wildcard src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/integration/*.c \
+		tests/integration/*.h tests/fuzz/*.c tools/*.c tools/*.h bench/*.c bench/*.h)
 
 clean:
 	rm -rf build
