@@ -83,6 +83,9 @@ endif
 ifneq ($(CLIENT_SRCS),)
 TOOLS += build/ringtracker-client
 endif
+ifneq ($(wildcard bench/micro.c),)
+TOOLS += build/ringtracker-micro
+endif
 
 ifeq ($(VARIANT),release)
 all: build/ringtracker $(TOOLS)
@@ -124,7 +127,7 @@ $(B)/ringtracker: $(B)/src/main.o $(B)/libringtracker.a
 
 # The release server is what users run; other variants stay in their dirs.
 build/ringtracker: build/release/ringtracker
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 build/ringtracker-load: $(LOAD_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lm
@@ -133,6 +136,9 @@ build/ringtracker-ceiling: $(ECHO_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 build/ringtracker-client: $(CLIENT_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+build/ringtracker-micro: $(B)/bench/micro.o $(B)/libringtracker.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # One Criterion runner holding every unit and integration suite, so that one
@@ -195,7 +201,8 @@ bench:
 
 format:
 	clang-format -i $(wildcard src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/integration/*.c \
-		tests/integration/*.h tests/fuzz/*.c tools/*.c tools/*.h bench/*.c bench/*.h)
+		tests/integration/*.h tests/fuzz/*.c tools/*.c tools/*.h bench/*.c bench/*.h \
+		bpf/*.c bpf/*.h)
 
 clean:
 	rm -rf build

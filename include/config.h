@@ -20,6 +20,14 @@
 #define CONFIG_ERROR_MAX 256   /* capacity of an error message */
 #define CONFIG_MAX_PROXIES 16  /* trusted proxy networks */
 #define CONFIG_HEADER_MAX 64   /* bytes of a header name, with its NUL */
+#define CONFIG_IFNAME_MAX 16   /* bytes of a network interface name, with its NUL (IFNAMSIZ) */
+
+/* How the XDP prefilter is attached ([xdp] mode). */
+enum config_xdp_mode {
+	CONFIG_XDP_AUTO,   /* native where the driver has it, else generic (skb) */
+	CONFIG_XDP_NATIVE, /* driver mode only */
+	CONFIG_XDP_SKB,    /* generic mode (any interface, lo included) */
+};
 
 /* A network: address with host bits zero, and its prefix length. */
 struct config_net {
@@ -71,10 +79,19 @@ struct config {
 	uint32_t send_slots;     /* in-flight replies per worker */
 	uint32_t handoff_ring;   /* bytes of each worker-to-worker ring, power of two */
 	uint32_t ring_entries;   /* io_uring submission queue entries */
+
+	/* [xdp] */
+	char xdp_interface[CONFIG_IFNAME_MAX]; /* prefilter on this interface; "" = none */
+	uint32_t xdp_mode;             /* enum config_xdp_mode */
+	uint32_t xdp_required;         /* 1: exit 2 when the prefilter cannot be loaded */
+	uint32_t xdp_scrape_max;       /* info hashes a UDP scrape may carry past the filter */
+	uint32_t xdp_rate_limit_pps;   /* requests per second per source (IPv6: per /64); 0 = off */
+	uint32_t xdp_rate_limit_burst; /* requests a source may send at once */
 };
 
 /* Fills *c with the defaults: UDP and HTTP on 0.0.0.0:6969 and [::]:6969,
- * no metrics, one worker per online CPU, and the tunables' defaults. */
+ * no metrics, one worker per online CPU, no XDP prefilter, and the tunables'
+ * defaults. */
 void config_defaults(struct config *c);
 
 /* Loads an INI file over *c (keys it names replace the value in *c; a
@@ -106,8 +123,9 @@ int config_parse_args(struct config *c, struct config_args *args, int argc, char
 		      char *err, size_t errcap);
 
 /* Checks cross-field rules (e.g. numwant_default <= numwant_max, at least one
- * listener, cpu set not empty). Returns 0 or -EINVAL with a message. Called by
- * config_parse_args; exported for tests. */
+ * listener, cpu set not empty, xdp required only with an interface). Returns
+ * 0 or -EINVAL with a message. Called by config_parse_args; exported for
+ * tests. */
 int config_validate(const struct config *c, char *err, size_t errcap);
 
 /* Writes the configuration as a valid INI file that config_load_file reads
@@ -122,5 +140,8 @@ bool config_trusted_proxy(const struct config *c, const struct netaddr *a);
 
 /* True when CPU n is in the configured set (always true if no set given). */
 bool config_cpu_allowed(const struct config *c, unsigned n);
+
+/* Name of an [xdp] mode ("auto", "native", "skb"), "?" when out of range. */
+const char *config_xdp_mode_name(uint32_t mode);
 
 #endif

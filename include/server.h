@@ -31,6 +31,10 @@ void server_free(struct server *srv);
 /* Number of workers running. */
 unsigned server_workers(const struct server *srv);
 
+/* Port UDP listener k (cfg->udp[k]) is bound to, host order: the configured
+ * port, or the one the kernel chose for port 0. 0 when k is out of range. */
+uint16_t server_udp_port(const struct server *srv, size_t k);
+
 /* Copies worker i's counters (any thread, relaxed reads). */
 void server_worker_counters(const struct server *srv, unsigned i, struct counters *out);
 

@@ -24,6 +24,9 @@
  *     no continuation lines;
  *   - a line may hold at most (libinih's line buffer - 3) characters; longer
  *     lines are an error rather than being split silently.
+ * The [xdp] section configures the optional XDP prefilter (bpf/, src/xdp.c):
+ * the interface ("" = none), mode (a name), required (a boolean: the flag
+ * --xdp-required takes no value) and the filter's limits.
  * List keys (udp, http, cpus) take comma-separated values; the first
  * occurrence of a list key in a file (or the first such flag on the command
  * line) replaces the list, later ones add to it. An empty list value means
@@ -54,6 +57,9 @@ enum kind {
 	KIND_SIZE,   /* bytes, with an optional K/M/G/T suffix */
 	KIND_NETS,   /* struct config_net[CONFIG_MAX_PROXIES] + size_t count */
 	KIND_TEXT,   /* char[CONFIG_HEADER_MAX]: an HTTP header name */
+	KIND_IFNAME, /* char[CONFIG_IFNAME_MAX]: a network interface name, "" = none */
+	KIND_CHOICE, /* uint32_t index into the key's choices[] names */
+	KIND_BOOL,   /* uint32_t 0 or 1; its flag takes no value and sets 1 */
 };
 
 struct key_def {
@@ -68,6 +74,7 @@ struct key_def {
 	uint64_t max;
 	bool pow2;	  /* numbers: must be a power of two */
 	const char *help; /* one line for --print-config and the example file */
+	const char *const *choices; /* KIND_CHOICE: the names, NULL-ended */
 };
 
 #define FIELD_SIZE(f) sizeof(((struct config *)0)->f)
@@ -80,6 +87,15 @@ struct key_def {
 	{                                                                                          \
 		sec, key, flg, k, offsetof(struct config, f), 0, FIELD_SIZE(f), lo, hi, p2, h      \
 	}
+
+#define CHOICE(sec, key, flg, f, names, h)                                                         \
+	{                                                                                          \
+		sec, key, flg, KIND_CHOICE, offsetof(struct config, f), 0, FIELD_SIZE(f), 0,       \
+		    ARRAY_SIZE(names) - 2, false, h, names                                         \
+	}
+
+/* [xdp] mode names, in enum config_xdp_mode order. */
+static const char *const xdp_modes[] = {"auto", "native", "skb", NULL};
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -144,6 +160,18 @@ static const struct key_def keys[] = {
 	"bytes of each worker-to-worker ring"),
     NUM("io", "ring_entries", NULL, KIND_COUNT, ring_entries, 64, 32768, true,
 	"io_uring submission queue entries per worker"),
+    LIST("xdp", "interface", "--xdp", KIND_IFNAME, xdp_interface, xdp_interface,
+	 "network interface to attach the XDP prefilter to; empty = no prefilter"),
+    CHOICE("xdp", "mode", "--xdp-mode", xdp_mode, xdp_modes,
+	   "XDP attach mode; auto = native where the driver has it, else skb (generic)"),
+    NUM("xdp", "required", "--xdp-required", KIND_BOOL, xdp_required, 0, 1, false,
+	"1: exit with status 2 when the prefilter cannot be loaded; 0: run without it"),
+    NUM("xdp", "scrape_max", NULL, KIND_COUNT, xdp_scrape_max, 1, 74, false,
+	"info hashes a UDP scrape may carry past the prefilter (BEP 15 allows 74)"),
+    NUM("xdp", "rate_limit_pps", NULL, KIND_COUNT, xdp_rate_limit_pps, 0, 100000000, false,
+	"UDP requests per second let through per IPv4 address or IPv6 /64; 0 = no limit"),
+    NUM("xdp", "rate_limit_burst", NULL, KIND_COUNT, xdp_rate_limit_burst, 1, 100000000, false,
+	"UDP requests a source may send at once before the rate limit applies"),
 };
 
 #define N_KEYS ARRAY_SIZE(keys)
@@ -207,6 +235,16 @@ void config_defaults(struct config *c)
 	c->send_slots = 4096;
 	c->handoff_ring = 4 * MIB;
 	c->ring_entries = 4096;
+	c->xdp_mode = CONFIG_XDP_AUTO;
+	c->xdp_required = 0;
+	c->xdp_scrape_max = 74;
+	c->xdp_rate_limit_pps = 0;
+	c->xdp_rate_limit_burst = 100;
+}
+
+const char *config_xdp_mode_name(uint32_t mode)
+{
+	return mode < ARRAY_SIZE(xdp_modes) - 1 ? xdp_modes[mode] : "?";
 }
 
 bool config_trusted_proxy(const struct config *c, const struct netaddr *a)
@@ -546,6 +584,89 @@ static int apply_text(struct config *c, const struct key_def *k, const char *val
 	return 0;
 }
 
+/* A network interface name as the kernel accepts it (dev_valid_name): up to
+ * IFNAMSIZ - 1 characters, not "." or "..", no '/', ':' or blanks. Empty
+ * means none. */
+static bool ifname_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return true;
+	if (len >= CONFIG_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/' || name[i] == ':' || name[i] <= ' ' || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int apply_ifname(struct config *c, const struct key_def *k, const char *value, char *why,
+			size_t cap)
+{
+	char *dst = FIELD(c, k->off, char);
+	struct list_iter it;
+	char name[CONFIG_IFNAME_MAX];
+	size_t len;
+
+	list_begin(&it, value); /* trims blanks; it.p is NULL for an empty value */
+	len = it.p ? (size_t)(it.end - it.p) : 0;
+	if (len >= sizeof(name))
+		goto bad;
+	memcpy(name, it.p ? it.p : "", len);
+	name[len] = '\0';
+	if (!ifname_ok(name))
+		goto bad;
+	memset(dst, 0, CONFIG_IFNAME_MAX);
+	memcpy(dst, name, len);
+	return 0;
+bad:
+	set_err(why, cap,
+		"'%.64s' is not an interface name (1 to %d characters, no '/', ':' or blanks)",
+		value, CONFIG_IFNAME_MAX - 1);
+	return -EINVAL;
+}
+
+/* Writes the key's choices as "a, b or c" into buf. */
+static void format_choices(const struct key_def *k, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; k->choices[i] && n < cap; i++) {
+		const char *sep = i == 0 ? "" : k->choices[i + 1] ? ", " : " or ";
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", sep, k->choices[i]);
+	}
+}
+
+/* Name of choice v of key k ("?" when out of range). */
+static const char *choice_name(const struct key_def *k, uint64_t v)
+{
+	for (uint64_t i = 0; k->choices[i]; i++)
+		if (i == v)
+			return k->choices[i];
+	return "?";
+}
+
+static int apply_choice(struct config *c, const struct key_def *k, const char *value, char *why,
+			size_t cap)
+{
+	struct list_iter it;
+	char names[128];
+
+	list_begin(&it, value);
+	for (uint32_t i = 0; it.p && k->choices[i]; i++) {
+		if (strlen(k->choices[i]) == (size_t)(it.end - it.p) &&
+		    memcmp(k->choices[i], it.p, (size_t)(it.end - it.p)) == 0) {
+			*FIELD(c, k->off, uint32_t) = i;
+			return 0;
+		}
+	}
+	format_choices(k, names, sizeof(names));
+	set_err(why, cap, "'%.64s' is not one of %s", value, names);
+	return -EINVAL;
+}
+
 /* ---- CPU lists --------------------------------------------------------- */
 
 enum cpu_item { CPU_OK, CPU_SYNTAX, CPU_TOO_BIG, CPU_DESCENDING, CPU_NOT_AFTER };
@@ -654,11 +775,16 @@ static int apply_value(struct config *c, const struct key_def *k, const char *va
 		return apply_cpus(c, k, value, first, why, cap);
 	case KIND_COUNT:
 	case KIND_SIZE:
+	case KIND_BOOL:
 		return apply_number(c, k, value, why, cap);
 	case KIND_NETS:
 		return apply_nets(c, k, value, first, why, cap);
 	case KIND_TEXT:
 		return apply_text(c, k, value, why, cap);
+	case KIND_IFNAME:
+		return apply_ifname(c, k, value, why, cap);
+	case KIND_CHOICE:
+		return apply_choice(c, k, value, why, cap);
 	}
 	return -EINVAL;
 }
@@ -848,6 +974,8 @@ static int check_key(const struct config *c, const struct key_def *k, char *why,
 		return check_cpus(CFIELD(c, k->off, uint8_t), *CFIELD(c, k->off_n, bool), why, cap);
 	case KIND_COUNT:
 	case KIND_SIZE:
+	case KIND_BOOL:
+	case KIND_CHOICE:
 		v = get_number(c, k);
 		if (number_ok(k, v))
 			return 0;
@@ -863,6 +991,12 @@ static int check_key(const struct config *c, const struct key_def *k, char *why,
 		if (CFIELD(c, k->off, char)[0] && memchr(CFIELD(c, k->off, char), 0, CONFIG_HEADER_MAX))
 			return 0;
 		set_err(why, cap, "a header name is needed");
+		return -EINVAL;
+	case KIND_IFNAME:
+		if (memchr(CFIELD(c, k->off, char), 0, CONFIG_IFNAME_MAX) &&
+		    ifname_ok(CFIELD(c, k->off, char)))
+			return 0;
+		set_err(why, cap, "not an interface name");
 		return -EINVAL;
 	}
 	return -EINVAL;
@@ -924,6 +1058,12 @@ static int check_cross(const struct config *c, char *err, size_t errcap)
 	if (c->http_max_line > c->http_max_header) {
 		set_err(err, errcap, "max_request_line: %u is above max_header (%u)", c->http_max_line,
 			c->http_max_header);
+		return -EINVAL;
+	}
+	if (c->xdp_required && !c->xdp_interface[0]) {
+		set_err(err, errcap,
+			"required: the XDP prefilter is required but no interface is "
+			"given (--xdp IFACE or [xdp] interface)");
 		return -EINVAL;
 	}
 	return check_metrics(c, err, errcap);
@@ -1015,6 +1155,11 @@ static int next_flag(int argc, char **argv, int *i, struct flag *f, char *err, s
 		return -EINVAL;
 	}
 
+	/* A boolean flag takes no value, but "--flag=0" and "--flag=1" work. */
+	if (f->id == FLAG_KEY && f->key->kind == KIND_BOOL) {
+		f->value = attached ? attached : "1";
+		return 0;
+	}
 	takes_value = f->id == FLAG_CONFIG || f->id == FLAG_KEY;
 	if (!takes_value && attached) {
 		set_err(err, errcap, "%.*s: takes no value", f->name_len, f->name);
@@ -1198,7 +1343,12 @@ static void print_range(const struct key_def *k, FILE *out)
 {
 	char lo[32], hi[32];
 
-	if (k->kind != KIND_COUNT && k->kind != KIND_SIZE)
+	if (k->kind == KIND_CHOICE) {
+		format_choices(k, lo, sizeof(lo));
+		fprintf(out, " (%s)", lo);
+		return;
+	}
+	if (k->kind != KIND_COUNT && k->kind != KIND_SIZE && k->kind != KIND_BOOL)
 		return;
 	format_number(k, k->min, lo, sizeof(lo));
 	format_number(k, k->max, hi, sizeof(hi));
@@ -1227,8 +1377,16 @@ static void print_key(const struct config *c, const struct key_def *k, FILE *out
 		break;
 	case KIND_COUNT:
 	case KIND_SIZE:
+	case KIND_BOOL:
 		format_number(k, get_number(c, k), text, sizeof(text));
 		fprintf(out, "%s = %s\n", k->name, text);
+		return;
+	case KIND_CHOICE:
+		fprintf(out, "%s = %s\n", k->name, choice_name(k, get_number(c, k)));
+		return;
+	case KIND_IFNAME:
+		fprintf(out, "%s =%s%s\n", k->name, CFIELD(c, k->off, char)[0] ? " " : "",
+			CFIELD(c, k->off, char));
 		return;
 	case KIND_NETS:
 		print_nets(&lo, CFIELD(c, k->off, struct config_net), *CFIELD(c, k->off_n, size_t));
@@ -1281,6 +1439,11 @@ static const char usage_text[] =
     "  --metrics ADDR:PORT  Prometheus metrics listen address (default: none)\n"
     "  --workers N          worker threads, 0..1024; 0 = one per CPU of the set\n"
     "  --cpus LIST          CPUs to run on, ascending, e.g. 0-3,5 (default: all online)\n"
+    "  --xdp IFACE          attach the XDP prefilter (drops malformed BEP 15 packets\n"
+    "                       in the kernel) to IFACE; needs root\n"
+    "  --xdp-mode MODE      native, skb (generic; use it for lo) or auto (default)\n"
+    "  --xdp-required       exit with status 2 when the prefilter cannot be loaded\n"
+    "                       (default: say so in one line and run without it)\n"
     "  --print-config       print the effective configuration as INI and exit\n"
     "  -h, --help           print this help and exit\n"
     "  --version            print the version and exit\n"

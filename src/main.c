@@ -3,8 +3,10 @@
  * The only file that calls exit. The main thread parses the command line and
  * config file, starts the workers (server.c), then waits on a signalfd:
  * SIGINT/SIGTERM stop the workers (within WORKER_IDLE_MS) and exit 0.
+ * With --xdp IFACE it loads the XDP prefilter (xdp.c) once the listeners are
+ * bound (so port 0 is known) and logs its counters at exit.
  * Exit status: 0 clean stop, 1 runtime failure, 2 bad configuration or an
- * unusable address.
+ * unusable address, or a prefilter that --xdp-required and could not load.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include "counters.h"
 #include "log.h"
 #include "server.h"
+#include "xdp.h"
 
 #define RINGTRACKER_VERSION "0.1.0"
 
@@ -53,6 +56,84 @@ static void log_counters(const struct server *srv)
 		line[n] = '\0';
 		log_info("worker %u counters:%s", i, n ? line : " none");
 	}
+}
+
+/* Adds port to ports[*n] unless it is there already. */
+static void add_port(uint16_t *ports, size_t *n, uint16_t port)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (ports[i] == port)
+			return;
+	if (*n < XDP_MAX_PORTS)
+		ports[(*n)++] = port;
+}
+
+static const enum xdp_attach_mode xdp_modes[] = {
+    [CONFIG_XDP_AUTO] = XDP_ATTACH_AUTO,
+    [CONFIG_XDP_NATIVE] = XDP_ATTACH_NATIVE,
+    [CONFIG_XDP_SKB] = XDP_ATTACH_SKB,
+};
+
+/* Loads and attaches the prefilter on the bound UDP ports. Returns the
+ * filter, or NULL with the reason in err. */
+static struct xdp_filter *xdp_start(const struct config *cfg, const struct server *srv, char *err,
+				    size_t errcap)
+{
+	struct xdp_options o;
+	struct xdp_filter *f;
+
+	_Static_assert(XDP_MAX_PORTS >= CONFIG_MAX_LISTEN, "every UDP listener fits the filter");
+	memset(&o, 0, sizeof(o));
+	for (size_t k = 0; k < cfg->n_udp; k++) {
+		uint16_t port = server_udp_port(srv, k);
+		if (cfg->udp[k].family == AF_INET6)
+			add_port(o.ports6, &o.n_ports6, port);
+		else
+			add_port(o.ports4, &o.n_ports4, port);
+	}
+	o.scrape_max = cfg->xdp_scrape_max;
+	o.rate_limit_pps = cfg->xdp_rate_limit_pps;
+	o.rate_limit_burst = cfg->xdp_rate_limit_burst;
+	f = xdp_open(err, errcap);
+	if (!f)
+		return NULL;
+	if (xdp_configure(f, &o, err, errcap) < 0 || xdp_load(f, err, errcap) < 0 ||
+	    xdp_attach(f, cfg->xdp_interface,
+		       cfg->xdp_mode <= CONFIG_XDP_SKB ? xdp_modes[cfg->xdp_mode] : XDP_ATTACH_AUTO,
+		       err, errcap) < 0) {
+		xdp_destroy(f);
+		return NULL;
+	}
+	char rate[64] = "off";
+	if (o.rate_limit_pps)
+		snprintf(rate, sizeof(rate), "%u/s per source, burst %u", o.rate_limit_pps,
+			 o.rate_limit_burst);
+	log_info("xdp: prefilter attached to %s (%s mode; %zu IPv4 and %zu IPv6 ports; "
+		 "rate limit %s)",
+		 cfg->xdp_interface, xdp_mode_name(xdp_attached_mode(f)), o.n_ports4, o.n_ports6,
+		 rate);
+	return f;
+}
+
+/* One line with every prefilter counter, at exit. */
+static void log_xdp_counters(const struct xdp_filter *f)
+{
+	struct xdp_counters c;
+	char line[900];
+	size_t n = 0;
+	int r = xdp_read_counters(f, &c);
+
+	if (r < 0) {
+		log_warn("xdp counters: cannot read: %s", strerror(-r));
+		return;
+	}
+	for (unsigned k = 0; k < XDP_COUNTERS && n < sizeof(line); k++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", xdp_counter_name(k),
+				      (unsigned long long)c.v[k]);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	line[n] = '\0';
+	log_info("xdp counters:%s", line);
 }
 
 /* Blocks the signals we handle in every thread (workers inherit the mask)
@@ -133,10 +214,25 @@ int main(int argc, char **argv)
 		 * with the flag's name: a configuration error, status 2. */
 		exit(strncmp(err, "--", 2) == 0 ? 2 : 1);
 	}
+	struct xdp_filter *xdp = NULL;
+	if (cfg.xdp_interface[0]) {
+		xdp = xdp_start(&cfg, srv, err, sizeof(err));
+		if (!xdp && cfg.xdp_required) {
+			log_error("%s; exiting (--xdp-required)", err);
+			server_free(srv);
+			exit(2);
+		}
+		if (!xdp)
+			log_warn("%s; running without the prefilter", err);
+	}
 	log_info("ready");
 	int status = wait_for_stop(sfd);
 	server_stop(srv);
+	xdp_detach(xdp);
 	log_counters(srv);
+	if (xdp)
+		log_xdp_counters(xdp);
+	xdp_destroy(xdp);
 	server_free(srv);
 	close(sfd);
 	log_info("stopped");

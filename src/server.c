@@ -35,6 +35,7 @@ struct server {
 	int *cpus; /* [n_workers] */
 	pthread_t *threads;
 	unsigned started; /* threads created and not yet joined */
+	uint16_t udp_ports[CONFIG_MAX_LISTEN]; /* bound port of cfg->udp[k], host order */
 };
 
 /* The CPUs to run on: the configured set, else the process's affinity.
@@ -167,6 +168,8 @@ static int bind_listener(struct server *srv, const struct netaddr *addr, int typ
 		}
 		fds[w * FDS_PER_WORKER + slot] = fd;
 	}
+	if (type == SOCK_DGRAM)
+		srv->udp_ports[slot] = a.port;
 	netaddr_format(&a, text, sizeof(text));
 	log_info("%s: listening on %s (%u workers, SO_REUSEPORT)", proto, text, srv->sh.n_workers);
 	return 0;
@@ -397,6 +400,11 @@ void server_free(struct server *srv)
 unsigned server_workers(const struct server *srv)
 {
 	return srv->sh.n_workers;
+}
+
+uint16_t server_udp_port(const struct server *srv, size_t k)
+{
+	return k < srv->sh.cfg->n_udp && k < CONFIG_MAX_LISTEN ? srv->udp_ports[k] : 0;
 }
 
 void server_worker_counters(const struct server *srv, unsigned i, struct counters *out)

@@ -996,3 +996,131 @@ Test(config, request_line_not_above_head)
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "max_request_line"), "%s", err);
 }
+
+/* ---- [xdp] ------------------------------------------------------------- */
+
+Test(config, xdp_defaults_and_flags)
+{
+	struct config c;
+	struct config_args a;
+	char err[CONFIG_ERROR_MAX];
+
+	config_defaults(&c);
+	cr_assert_str_eq(c.xdp_interface, "", "no prefilter by default");
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_AUTO);
+	cr_assert_eq(c.xdp_required, 0);
+	cr_assert_eq(c.xdp_scrape_max, 74);
+	cr_assert_eq(c.xdp_rate_limit_pps, 0, "no rate limit by default");
+	cr_assert_eq(c.xdp_rate_limit_burst, 100);
+
+	/* --xdp-required takes no value: "--workers" after it is a flag. */
+	cr_assert_eq(PARSE(&c, &a, err, "--xdp", "eth0", "--xdp-mode", "skb", "--xdp-required",
+			   "--workers", "2"),
+		     0, "%s", err);
+	cr_assert_str_eq(c.xdp_interface, "eth0");
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_SKB);
+	cr_assert_eq(c.xdp_required, 1);
+	cr_assert_eq(c.workers, 2);
+	cr_assert_str_eq(config_xdp_mode_name(c.xdp_mode), "skb");
+	cr_assert_eq(PARSE(&c, &a, err, "--xdp=veth-rt.0", "--xdp-mode=native", "--xdp-required=0"),
+		     0, "%s", err);
+	cr_assert_str_eq(c.xdp_interface, "veth-rt.0");
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_NATIVE);
+	cr_assert_eq(c.xdp_required, 0);
+	cr_assert_eq(PARSE(&c, &a, err, "--xdp", "lo", "--xdp-mode", "auto", "--xdp="), 0, "%s",
+		     err);
+	cr_assert_str_eq(c.xdp_interface, "", "--xdp= turns the prefilter off");
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_AUTO);
+	cr_assert_str_eq(config_xdp_mode_name(99), "?");
+
+	EXPECT_FLAG_ERROR("--xdp-mode", "native", "--xdp-mode", "fast");
+	EXPECT_FLAG_ERROR("--xdp", "interface name", "--xdp", "a/b");
+	EXPECT_FLAG_ERROR("--xdp", "interface name", "--xdp", "a b");
+	EXPECT_FLAG_ERROR("--xdp", "interface name", "--xdp", "sixteen-chars-xx");
+	EXPECT_FLAG_ERROR("--xdp", "interface name", "--xdp", "..");
+	EXPECT_FLAG_ERROR("--xdp-required", "0 to 1", "--xdp", "lo", "--xdp-required=2");
+	EXPECT_FLAG_ERROR("required", "interface", "--xdp-required");
+	EXPECT_FLAG_ERROR("--xdp", "missing value", "--xdp");
+}
+
+Test(config, xdp_ini_keys_and_round_trip)
+{
+	struct config c;
+	char err[CONFIG_ERROR_MAX] = "", path[32];
+
+	config_defaults(&c);
+	cr_assert_eq(load_text(&c,
+			       "[xdp]\n"
+			       "interface = enp1s0f0\n"
+			       "mode = native\n"
+			       "required = 1\n"
+			       "scrape_max = 10\n"
+			       "rate_limit_pps = 500\n"
+			       "rate_limit_burst = 20\n",
+			       path, err),
+		     0, "%s", err);
+	cr_assert_str_eq(c.xdp_interface, "enp1s0f0");
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_NATIVE);
+	cr_assert_eq(c.xdp_required, 1);
+	cr_assert_eq(c.xdp_scrape_max, 10);
+	cr_assert_eq(c.xdp_rate_limit_pps, 500);
+	cr_assert_eq(c.xdp_rate_limit_burst, 20);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	expect_round_trip(&c);
+
+	char *text = print_to_string(&c);
+	cr_assert(strstr(text, "\n[xdp]\n"), "%s", text);
+	cr_assert(strstr(text, "\ninterface = enp1s0f0\n"), "%s", text);
+	cr_assert(strstr(text, "\nmode = native\n"), "%s", text);
+	cr_assert(strstr(text, "\nrequired = 1\n"), "%s", text);
+	cr_assert(strstr(text, "auto, native or skb"), "the choices are listed:\n%s", text);
+	free(text);
+
+	config_defaults(&c);
+	text = print_to_string(&c);
+	cr_assert(strstr(text, "\ninterface =\n"), "%s", text);
+	cr_assert(strstr(text, "\nmode = auto\n"), "%s", text);
+	cr_assert(strstr(text, "\nrate_limit_pps = 0\n"), "%s", text);
+	free(text);
+	cr_assert_eq(load_text(&c, "[xdp]\ninterface =\nmode = skb\n", path, err), 0, "%s", err);
+	cr_assert_str_eq(c.xdp_interface, "");
+	expect_round_trip(&c);
+
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+	    {"[xdp]\nmode = turbo\n", "mode"},
+	    {"[xdp]\ninterface = a:b\n", "interface"},
+	    {"[xdp]\nrequired = yes\n", "required"},
+	    {"[xdp]\nscrape_max = 0\n", "scrape_max"},
+	    {"[xdp]\nscrape_max = 75\n", "scrape_max"},
+	    {"[xdp]\nrate_limit_burst = 0\n", "rate_limit_burst"},
+	    {"[server]\nrate_limit_pps = 5\n", "belongs in [xdp]"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		expect_einval(load_text(&c, bad[i].text, path, err), err, bad[i].needle, NULL);
+	}
+	config_defaults(&c);
+	c.xdp_required = 1;
+	expect_einval(config_validate(&c, err, sizeof(err)), err, "required", "--xdp");
+	strcpy(c.xdp_interface, "bad/name");
+	expect_einval(config_validate(&c, err, sizeof(err)), err, "interface", NULL);
+}
+
+Test(config, xdp_usage_names_flags_and_keys)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	config_usage(f, "ringtracker");
+	fclose(f);
+	static const char *const want[] = {
+	    "--xdp IFACE", "--xdp-mode",     "--xdp-required",	 "[xdp]",
+	    "interface",   "rate_limit_pps", "rate_limit_burst", "scrape_max"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert(strstr(buf, want[i]), "usage lacks '%s':\n%s", want[i], buf);
+	free(buf);
+}
