@@ -28,6 +28,12 @@ void server_stop(struct server *srv);
 /* Stops (if still running) and frees everything. NULL is allowed. */
 void server_free(struct server *srv);
 
+/* Publishes cfg (which must outlive the server, as must the one it
+ * replaces) to every worker; each adopts it at its next loop turn. Fields
+ * that cannot change live must equal the running ones (reload_merge). Main
+ * thread only. */
+void server_reconfigure(struct server *srv, const struct config *cfg);
+
 /* Number of workers running. */
 unsigned server_workers(const struct server *srv);
 

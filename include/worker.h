@@ -24,7 +24,10 @@ struct worker;
 #define WORKER_IDLE_MS 100 /* longest sleep in io_uring_wait */
 
 struct worker_shared {
-	const struct config *cfg;
+	const struct config *cfg; /* the start-up configuration */
+	/* The configuration in force: the start-up one, or one a reload
+	 * published (release); each worker adopts it at its next loop turn. */
+	_Atomic(const struct config *) live_cfg;
 	unsigned n_workers;
 	struct worker **workers;   /* [n_workers] */
 	struct spsc *rings;        /* [from * n_workers + to]; from == to unused */

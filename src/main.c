@@ -2,7 +2,8 @@
  *
  * The only file that calls exit. The main thread parses the command line and
  * config file, starts the workers (server.c), then waits on a signalfd:
- * SIGINT/SIGTERM stop the workers (within WORKER_IDLE_MS) and exit 0.
+ * SIGINT/SIGTERM stop the workers (within WORKER_IDLE_MS) and exit 0;
+ * SIGHUP re-reads the configuration and applies what can change live.
  * With --xdp IFACE it loads the XDP prefilter (xdp.c) once the listeners are
  * bound (so port 0 is known) and logs its counters at exit.
  * Exit status: 0 clean stop, 1 runtime failure, 2 bad configuration or an
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "counters.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 #include "xdp.h"
 
@@ -152,9 +154,57 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Waits for SIGINT or SIGTERM; returns the exit status (1 when the
- * signalfd itself failed). */
-static int wait_for_stop(int sfd)
+/* The running configuration and the ones it replaced. Workers may still
+ * read a replaced one until their next loop turn, so those are freed only
+ * after the workers stop. */
+struct configs {
+	int argc;
+	char **argv;
+	struct config *live;
+	struct config **retired;
+	size_t n_retired;
+};
+
+/* SIGHUP: reads the command line and config file again and applies what
+ * can change live; names what cannot in one line. A bad file changes
+ * nothing. */
+static void reload(struct configs *cs, struct server *srv)
+{
+	struct config_args args;
+	char err[CONFIG_ERROR_MAX], changed[512], fixed[512];
+	struct config *fresh = calloc(1, sizeof(*fresh));
+	struct config **grown = realloc(cs->retired, (cs->n_retired + 1) * sizeof(*grown));
+
+	if (!fresh || !grown) {
+		free(fresh);
+		log_error("SIGHUP: out of memory; configuration unchanged");
+		return;
+	}
+	cs->retired = grown;
+	if (config_parse_args(fresh, &args, cs->argc, cs->argv, err, sizeof(err)) < 0) {
+		log_error("SIGHUP: %s; configuration unchanged", err);
+		free(fresh);
+		return;
+	}
+	if (!args.config_file)
+		log_warn("SIGHUP: no configuration file (-c) to re-read");
+	int n = reload_merge(cs->live, fresh, changed, sizeof(changed), fixed, sizeof(fixed));
+	if (fixed[0])
+		log_warn("SIGHUP: %s cannot change while running; restart to apply", fixed);
+	if (n == 0) {
+		log_info("SIGHUP: configuration re-read; nothing to change");
+		free(fresh);
+		return;
+	}
+	server_reconfigure(srv, fresh);
+	cs->retired[cs->n_retired++] = cs->live;
+	cs->live = fresh;
+	log_info("SIGHUP: applied %s", changed);
+}
+
+/* Waits for SIGINT or SIGTERM, reloading on SIGHUP; returns the exit status
+ * (1 when the signalfd itself failed). */
+static int wait_for_stop(int sfd, struct configs *cs, struct server *srv)
 {
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -166,7 +216,7 @@ static int wait_for_stop(int sfd)
 			return 1;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			log_warn("SIGHUP: live reload is not implemented yet; configuration unchanged");
+			reload(cs, srv);
 			continue;
 		}
 		log_info("%s: stopping", strsignal((int)si.ssi_signo));
@@ -226,7 +276,8 @@ int main(int argc, char **argv)
 			log_warn("%s; running without the prefilter", err);
 	}
 	log_info("ready");
-	int status = wait_for_stop(sfd);
+	struct configs cs = { .argc = argc, .argv = argv, .live = &cfg };
+	int status = wait_for_stop(sfd, &cs, srv);
 	server_stop(srv);
 	xdp_detach(xdp);
 	log_counters(srv);
@@ -234,6 +285,13 @@ int main(int argc, char **argv)
 		log_xdp_counters(xdp);
 	xdp_destroy(xdp);
 	server_free(srv);
+	/* The first configuration lives on main's stack; the others on the heap. */
+	for (size_t i = 0; i < cs.n_retired; i++)
+		if (cs.retired[i] != &cfg)
+			free(cs.retired[i]);
+	if (cs.live != &cfg)
+		free(cs.live);
+	free(cs.retired);
 	close(sfd);
 	log_info("stopped");
 	return status;

@@ -310,6 +310,7 @@ struct server *server_start(const struct config *cfg, char *err, size_t errcap)
 		return NULL;
 	}
 	srv->sh.cfg = cfg;
+	atomic_init(&srv->sh.live_cfg, cfg);
 	atomic_init(&srv->sh.stop, false);
 	pthread_mutex_init(&srv->sh.lock, NULL);
 	pthread_cond_init(&srv->sh.cond, NULL);
@@ -395,6 +396,11 @@ void server_free(struct server *srv)
 	free(srv->cpus);
 	free(srv->threads);
 	free(srv);
+}
+
+void server_reconfigure(struct server *srv, const struct config *cfg)
+{
+	atomic_store_explicit(&srv->sh.live_cfg, cfg, memory_order_release);
 }
 
 unsigned server_workers(const struct server *srv)

@@ -634,6 +634,34 @@ static unsigned completions_drain(struct worker *w)
 	return n;
 }
 
+/* This shard's part of the process-wide limits. */
+static struct swarm_config shard_config(const struct worker *w)
+{
+	const struct config *c = w->cfg;
+	unsigned n = w->sh->n_workers;
+
+	return (struct swarm_config){
+		.peer_timeout = c->peer_timeout,
+		.max_torrents = (uint32_t)((c->max_torrents + n - 1) / n),
+		.max_peers = c->max_peers_per_torrent,
+		.memory_budget = c->memory_budget / n,
+	};
+}
+
+/* Picks up a configuration the main thread published (SIGHUP reload). The
+ * old one stays valid: the main thread frees retired configurations only
+ * after the workers have stopped. */
+static void config_refresh(struct worker *w)
+{
+	const struct config *c = atomic_load_explicit(&w->sh->live_cfg, memory_order_acquire);
+
+	if (!c || c == w->cfg)
+		return;
+	w->cfg = c;
+	struct swarm_config sc = shard_config(w);
+	swarm_set_config(w->swarm, &sc);
+}
+
 /* ------------------------------------------------------------- the loop */
 
 static bool inbox_empty(struct worker *w)
@@ -667,6 +695,7 @@ static void worker_loop(struct worker *w)
 	while (!atomic_load_explicit(&w->sh->stop, memory_order_relaxed)) {
 		counters_inc(&w->counters, CTR_loop_turns);
 		w->now = clock_seconds();
+		config_refresh(w);
 		/* Completions first: finished sends give their slots back before
 		 * the handed-over requests need them. */
 		bool busy = completions_drain(w) > 0;
@@ -765,14 +794,7 @@ static int setup_slots(struct worker *w)
 
 static int setup_swarm(struct worker *w)
 {
-	const struct config *c = w->cfg;
-	unsigned n = w->sh->n_workers;
-	struct swarm_config sc = {
-		.peer_timeout = c->peer_timeout,
-		.max_torrents = (uint32_t)((c->max_torrents + n - 1) / n),
-		.max_peers = c->max_peers_per_torrent,
-		.memory_budget = c->memory_budget / n,
-	};
+	struct swarm_config sc = shard_config(w);
 
 	w->swarm = swarm_create(&sc, w->sh->swarm_seed);
 	return w->swarm ? 0 : setup_fail(w, -ENOMEM, "swarm shard");

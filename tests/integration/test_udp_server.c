@@ -485,3 +485,45 @@ Test(integration, unusable_cpu_exits_2, .timeout = 30)
 		     2, "%s", out);
 	cr_assert(strstr(out, "CPU 1000"), "%s", out);
 }
+
+/* SIGHUP: live keys apply to the next requests, fixed ones are named. */
+Test(integration, sighup_applies_live_keys, .timeout = 30)
+{
+	struct tracker t;
+	struct client c;
+	uint8_t reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(700);
+	char path[] = "/tmp/ringtracker-reload-XXXXXX";
+	const char *before = "[tracker]\nannounce_interval = 1800\n";
+	const char *after = "[tracker]\nannounce_interval = 600\n[io]\nsend_slots = 99\n";
+
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, before, strlen(before)), (ssize_t)strlen(before));
+	close(fd);
+	tracker_start(&t, (const char *[]){ "-c", path, "--workers", "2", NULL });
+	client_open(&c, &t.udp4);
+	client_connect(&c);
+	client_announce(&c, &ih, 1, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.interval, 1800);
+
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(after, f);
+	fclose(f);
+	kill(t.pid, SIGHUP);
+	/* Both workers adopt it at their next turn (at most WORKER_IDLE_MS). */
+	bool applied = false;
+	for (int i = 0; i < 50 && !applied; i++) {
+		usleep(20000);
+		client_announce(&c, &ih, 1, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+		applied = r.announce.interval == 600;
+	}
+	cr_assert(applied, "announce_interval not applied after SIGHUP");
+	unlink(path);
+	close(c.fd);
+	tracker_stop(&t);
+	cr_assert(strstr(t.log, "SIGHUP: applied announce_interval"), "%s", t.log);
+	cr_assert(strstr(t.log, "send_slots cannot change while running"), "%s", t.log);
+}
