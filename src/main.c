@@ -22,6 +22,7 @@
 #include "counters.h"
 #include "log.h"
 #include "reload.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "xdp.h"
 
@@ -216,10 +217,13 @@ static int wait_for_stop(int sfd, struct configs *cs, struct server *srv)
 			return 1;
 		}
 		if (si.ssi_signo == SIGHUP) {
+			sdnotify("RELOADING=1");
 			reload(cs, srv);
+			sdnotify("READY=1");
 			continue;
 		}
 		log_info("%s: stopping", strsignal((int)si.ssi_signo));
+		sdnotify("STOPPING=1");
 		return 0;
 	}
 }
@@ -276,6 +280,7 @@ int main(int argc, char **argv)
 			log_warn("%s; running without the prefilter", err);
 	}
 	log_info("ready");
+	sdnotify("READY=1");
 	struct configs cs = { .argc = argc, .argv = argv, .live = &cfg };
 	int status = wait_for_stop(sfd, &cs, srv);
 	server_stop(srv);
