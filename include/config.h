@@ -90,7 +90,7 @@ struct config {
 };
 
 /* Fills *c with the defaults: UDP and HTTP on 0.0.0.0:6969 and [::]:6969,
- * no metrics, one worker per online CPU, no XDP prefilter, and the tunables'
+ * metrics on 127.0.0.1:9469 (loopback only), one worker per online CPU, no XDP prefilter, and the tunables'
  * defaults. */
 void config_defaults(struct config *c);
 

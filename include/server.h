@@ -41,7 +41,13 @@ unsigned server_workers(const struct server *srv);
  * port, or the one the kernel chose for port 0. 0 when k is out of range. */
 uint16_t server_udp_port(const struct server *srv, size_t k);
 
-/* Copies worker i's counters (any thread, relaxed reads). */
+/* Copies worker i's counters and gauges (any thread, relaxed reads). */
 void server_worker_counters(const struct server *srv, unsigned i, struct counters *out);
+
+struct top_board;
+
+/* Worker i's busiest-torrents board (top.h), NULL when i is out of range.
+ * Any thread, while the server exists (until server_free). */
+struct top_board *server_worker_top(const struct server *srv, unsigned i);
 
 #endif

@@ -91,6 +91,14 @@ struct swarm_listing {
  * Returns the number written. */
 size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing *out, size_t max);
 
+/* Like swarm_list, but looks at no more than budget table slots from
+ * *cursor on, so one call costs O(budget) even in a large, sparse table (the
+ * busiest-torrents view scans with it a little per loop turn). Writes the
+ * torrents found there into out (room for budget entries) and advances
+ * *cursor, to SWARM_LIST_END after the last slot. Returns the number written. */
+size_t swarm_list_slots(const struct swarm *s, uint64_t *cursor, size_t budget,
+			struct swarm_listing *out);
+
 /* Fills *counts for one torrent; zeros when unknown. */
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts);
 
@@ -101,8 +109,9 @@ size_t swarm_sweep(struct swarm *s, uint32_t now, size_t budget);
 
 struct swarm_stats {
 	uint64_t torrents;
-	uint64_t seeders;
-	uint64_t leechers;
+	uint64_t seeders;  /* both families */
+	uint64_t leechers; /* both families */
+	uint64_t seeders6; /* IPv6 seeders (IPv4: seeders - seeders6) */
 	uint64_t peers4;
 	uint64_t peers6;
 	uint64_t memory_bytes; /* table and peer arrays, as charged to the budget */

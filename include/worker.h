@@ -66,6 +66,13 @@ void worker_destroy(struct worker *w);
 
 const struct counters *worker_counters(const struct worker *w);
 
+struct top_board;
+
+/* The board on which the worker publishes its busiest torrents (top.h), or
+ * NULL before its set-up. Valid until worker_destroy; any thread may read
+ * it or ask it for a fresh list. */
+struct top_board *worker_top_board(const struct worker *w);
+
 /* Last set-up error of the worker (-errno) and what it was doing. */
 int worker_setup_error(const struct worker *w, const char **what);
 

@@ -108,7 +108,8 @@ static const struct key_def keys[] = {
     LIST("server", "http", "--http", KIND_LISTEN, http, n_http,
 	 "HTTP (BEP 3) listen addresses; empty = no HTTP"),
     LIST("server", "metrics", "--metrics", KIND_ADDR, metrics, has_metrics,
-	 "Prometheus metrics listen address; empty = none"),
+	 "metrics endpoint (/metrics, /top, /health) listen address, default "
+	 "127.0.0.1:9469; empty = none"),
     NUM("server", "workers", "--workers", KIND_COUNT, workers, 0, 1024, false,
 	"worker threads; 0 = one per CPU of the set"),
     LIST("server", "cpus", "--cpus", KIND_CPUS, cpus, has_cpus,
@@ -212,6 +213,11 @@ void config_defaults(struct config *c)
 	any_addr(&c->http[0], AF_INET, 6969);
 	any_addr(&c->http[1], AF_INET6, 6969);
 	c->n_http = 2;
+	c->metrics.family = AF_INET; /* 127.0.0.1:9469: loopback only */
+	c->metrics.ip[0] = 127;
+	c->metrics.ip[3] = 1;
+	c->metrics.port = 9469;
+	c->has_metrics = true;
 	c->workers = 0;
 	c->announce_interval = 1800;
 	c->peer_timeout = 2700;
@@ -1003,13 +1009,14 @@ static int check_key(const struct config *c, const struct key_def *k, char *why,
 }
 
 /* Two TCP listeners collide when they share family and port and either one
- * is the wildcard or both have the same address. */
+ * is the wildcard or both have the same address. Port 0 never collides: the
+ * kernel gives each socket its own port. */
 static bool tcp_overlap(const struct netaddr *a, const struct netaddr *b)
 {
 	static const uint8_t zero[16];
 	size_t n = netaddr_ip_len(a);
 
-	if (a->family != b->family || a->port != b->port)
+	if (a->family != b->family || a->port != b->port || a->port == 0)
 		return false;
 	return memcmp(a->ip, zero, n) == 0 || memcmp(b->ip, zero, n) == 0 ||
 	       memcmp(a->ip, b->ip, n) == 0;
@@ -1436,7 +1443,9 @@ static const char usage_text[] =
     "                       file's list\n"
     "  --http ADDR:PORT     HTTP listen address, same rules and default;\n"
     "                       --http= turns HTTP off\n"
-    "  --metrics ADDR:PORT  Prometheus metrics listen address (default: none)\n"
+    "  --metrics ADDR:PORT  metrics endpoint: Prometheus /metrics, /top?n=N (busiest\n"
+    "                       torrents, JSON) and /health (default 127.0.0.1:9469);\n"
+    "                       --metrics= turns it off\n"
     "  --workers N          worker threads, 0..1024; 0 = one per CPU of the set\n"
     "  --cpus LIST          CPUs to run on, ascending, e.g. 0-3,5 (default: all online)\n"
     "  --xdp IFACE          attach the XDP prefilter (drops malformed BEP 15 packets\n"

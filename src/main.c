@@ -5,7 +5,9 @@
  * SIGINT/SIGTERM stop the workers (within WORKER_IDLE_MS) and exit 0;
  * SIGHUP re-reads the configuration and applies what can change live.
  * With --xdp IFACE it loads the XDP prefilter (xdp.c) once the listeners are
- * bound (so port 0 is known) and logs its counters at exit.
+ * bound (so port 0 is known) and logs its counters at exit. With --metrics
+ * (on by default, 127.0.0.1:9469) it starts the metrics endpoint's thread
+ * (metrics.c) last and stops it first.
  * Exit status: 0 clean stop, 1 runtime failure, 2 bad configuration or an
  * unusable address, or a prefilter that --xdp-required and could not load.
  */
@@ -21,22 +23,13 @@
 #include "config.h"
 #include "counters.h"
 #include "log.h"
+#include "metrics.h"
 #include "reload.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "xdp.h"
 
 #define RINGTRACKER_VERSION "0.1.0"
-
-static void log_ignored_options(const struct config *cfg)
-{
-	char text[NETADDR_TEXT_MAX];
-
-	if (cfg->has_metrics) {
-		netaddr_format(&cfg->metrics, text, sizeof(text));
-		log_warn("metrics: %s ignored: the metrics endpoint is not implemented yet", text);
-	}
-}
 
 /* One line per worker with its non-zero counters, at exit. */
 static void log_counters(const struct server *srv)
@@ -260,7 +253,6 @@ int main(int argc, char **argv)
 		exit(1);
 	}
 	log_info("ringtracker %s starting", RINGTRACKER_VERSION);
-	log_ignored_options(&cfg);
 	struct server *srv = server_start(&cfg, err, sizeof(err));
 	if (!srv) {
 		log_error("%s", err);
@@ -279,10 +271,21 @@ int main(int argc, char **argv)
 		if (!xdp)
 			log_warn("%s; running without the prefilter", err);
 	}
+	struct metrics *metrics = NULL;
+	if (cfg.has_metrics) {
+		metrics = metrics_start(&cfg, srv, xdp, RINGTRACKER_VERSION, err, sizeof(err));
+		if (!metrics) {
+			log_error("%s", err);
+			xdp_destroy(xdp);
+			server_free(srv);
+			exit(strncmp(err, "--", 2) == 0 ? 2 : 1);
+		}
+	}
 	log_info("ready");
 	sdnotify("READY=1");
 	struct configs cs = { .argc = argc, .argv = argv, .live = &cfg };
 	int status = wait_for_stop(sfd, &cs, srv);
+	metrics_stop(metrics); /* it reads the server and the prefilter: first */
 	server_stop(srv);
 	xdp_detach(xdp);
 	log_counters(srv);

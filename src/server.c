@@ -419,4 +419,11 @@ void server_worker_counters(const struct server *srv, unsigned i, struct counter
 
 	for (unsigned k = 0; k < CTR_COUNT; k++)
 		out->v[k] = counters_get(c, (enum counter_id)k);
+	for (unsigned k = 0; k < GAUGE_COUNT; k++)
+		out->g[k] = counters_get_gauge(c, (enum gauge_id)k);
+}
+
+struct top_board *server_worker_top(const struct server *srv, unsigned i)
+{
+	return i < srv->sh.n_workers ? worker_top_board(srv->sh.workers[i]) : NULL;
 }

@@ -27,7 +27,8 @@
  *
  * Complexity: announce O(1) expected for the table plus O(log n) to find the
  * peer and O(n) memmove to add/remove one in a torrent of n peers of that
- * family, plus O(numwant) to pick; scrape O(1) expected; stats O(1); a sweep
+ * family, plus O(numwant) to pick; scrape O(1) expected; stats O(1);
+ * swarm_list_slots O(budget) whatever the table's load; a sweep
  * visits at most `budget` slots but a visited torrent costs O(its peers); a
  * slot looked at again after its torrent was freed counts as another visit.
  *
@@ -592,12 +593,14 @@ static void peer_key(const struct netaddr *a, uint8_t *key)
 	key[iplen + 1] = (uint8_t)a->port;
 }
 
-static void stats_peer_gone(struct swarm *s, bool seeder)
+static void stats_peer_gone(struct swarm *s, bool seeder, bool v6)
 {
-	if (seeder)
+	if (seeder) {
 		s->st.seeders--;
-	else
+		s->st.seeders6 -= v6;
+	} else {
 		s->st.leechers--;
+	}
 }
 
 /* A stopped announce: removes the peer if present, frees an empty torrent. */
@@ -611,7 +614,7 @@ static void announce_stopped(struct swarm *s, struct swarm_torrent *t, size_t sl
 		bool seeder = stamp_seeder(peer_stamp(&v, pvec_at(&v, pos)));
 		pvec_remove(s, &v, pos);
 		t->seeders -= seeder;
-		stats_peer_gone(s, seeder);
+		stats_peer_gone(s, seeder, v6);
 	}
 	counts_fill(t, counts);
 	if (t->n4 + t->n6 == 0)
@@ -623,7 +626,8 @@ static void announce_stopped(struct swarm *s, struct swarm_torrent *t, size_t sl
 static int announce_update(struct swarm *s, struct swarm_torrent *t, const struct swarm_announce *a,
 			   uint32_t now, const uint8_t *key, uint32_t *pos)
 {
-	struct pvec v = pvec_of(s, t, a->peer.family == AF_INET6);
+	bool v6 = a->peer.family == AF_INET6;
+	struct pvec v = pvec_of(s, t, v6);
 	bool was_seeder = false;
 	int err;
 
@@ -646,10 +650,12 @@ static int announce_update(struct swarm *s, struct swarm_torrent *t, const struc
 	if (a->seeder && !was_seeder) {
 		t->seeders++;
 		s->st.seeders++;
+		s->st.seeders6 += v6;
 		s->st.leechers--;
 	} else if (!a->seeder && was_seeder) {
 		t->seeders--;
 		s->st.seeders--;
+		s->st.seeders6 -= v6;
 		s->st.leechers++;
 	}
 	if (a->event == SWARM_EVENT_COMPLETED && !was_seeder)
@@ -761,6 +767,24 @@ size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing 
 	return n;
 }
 
+size_t swarm_list_slots(const struct swarm *s, uint64_t *cursor, size_t budget,
+			struct swarm_listing *out)
+{
+	size_t n = 0, slots = s->mask + 1;
+	uint64_t i = *cursor, end = i + budget;
+
+	for (; i < slots && i < end; i++) {
+		const struct swarm_torrent *t = &s->slots[i];
+		if (!t->used)
+			continue;
+		out[n].info_hash = t->ih;
+		counts_fill(t, &out[n].counts);
+		n++;
+	}
+	*cursor = i < slots ? i : SWARM_LIST_END;
+	return n;
+}
+
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts)
 {
 	size_t slot;
@@ -776,12 +800,14 @@ void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swar
 static size_t sweep_slot(struct swarm *s, size_t i, uint32_t now, bool *freed)
 {
 	struct swarm_torrent *t = &s->slots[i];
-	uint32_t gone = 0, seeders_gone = 0;
+	uint32_t gone = 0, seeders_gone = 0, seeders6_gone = 0;
 
 	for (int fam = 0; fam < 2; fam++) {
 		struct pvec v = pvec_of(s, t, fam == 1);
-		gone += pvec_expire(s, &v, now, &seeders_gone);
+		gone += pvec_expire(s, &v, now, fam == 1 ? &seeders6_gone : &seeders_gone);
 	}
+	seeders_gone += seeders6_gone;
+	s->st.seeders6 -= seeders6_gone;
 	t->seeders -= seeders_gone;
 	s->st.seeders -= seeders_gone;
 	s->st.leechers -= gone - seeders_gone;

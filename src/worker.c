@@ -11,7 +11,8 @@
  * the last one replies. Replies are queued as sendmsg SQEs and submitted once
  * per loop turn.
  *
- * What it doesn't: HTTP (issue 4), exporting counters (issue 7).
+ * What it doesn't: HTTP (worker_http.c), gauges and the busiest-torrents
+ * scan for the metrics endpoint (worker_metrics.c).
  *
  * Threads: everything here runs on the worker's own thread, except
  * worker_create/worker_destroy (main thread, before start / after join).
@@ -137,7 +138,9 @@ static void udp_send(struct worker *w, const struct udp_origin *o, struct send_s
 	counters_add(&w->counters, CTR_udp_tx_bytes, len);
 }
 
-static void udp_send_error(struct worker *w, const struct udp_origin *o, const char *msg)
+/* An error reply; reason is the counter of its cause (CTR_udp_error_*). */
+static void udp_send_error(struct worker *w, const struct udp_origin *o, enum counter_id reason,
+			   const char *msg)
 {
 	struct send_slot *s = slot_get(w);
 
@@ -149,6 +152,7 @@ static void udp_send_error(struct worker *w, const struct udp_origin *o, const c
 		return;
 	}
 	counters_inc(&w->counters, CTR_udp_error_replies);
+	counters_inc(&w->counters, reason);
 	udp_send(w, o, s, (size_t)len);
 }
 
@@ -236,11 +240,12 @@ static void announce_owned(struct worker *w, const struct udp_origin *o,
 			       &counts);
 	if (n < 0) {
 		slot_put(w, s);
-		udp_send_error(w, o, worker_limit_message(w, n));
+		udp_send_error(w, o, CTR_udp_error_limit, worker_limit_message(w, n));
 		return;
 	}
 	udp_write_announce_header(s->data, sizeof(s->data), o->transaction_id,
 				  w->cfg->announce_interval, counts.leechers, counts.seeders);
+	count_by_family(w, CTR_udp_announce_replies_v4, CTR_udp_announce_replies_v6, &o->client);
 	udp_send(w, o, s, UDP_ANNOUNCE_RESPONSE_HEADER + (size_t)n);
 }
 
@@ -330,6 +335,7 @@ static void scrape_udp_reply(struct worker *w, const struct handoff_scrape *s)
 		slot_put(w, slot);
 		return;
 	}
+	count_by_family(w, CTR_udp_scrape_replies_v4, CTR_udp_scrape_replies_v6, &s->udp.client);
 	udp_send(w, &s->udp, slot, (size_t)len);
 }
 
@@ -419,7 +425,7 @@ static void udp_malformed(struct worker *w, const struct udp_origin *o,
 		return;
 	}
 	snprintf(msg, sizeof(msg), "malformed request: %s", udp_parse_error_name(e));
-	udp_send_error(w, o, msg);
+	udp_send_error(w, o, CTR_udp_error_malformed, msg);
 }
 
 static void udp_connect(struct worker *w, const struct udp_origin *o)
@@ -431,6 +437,7 @@ static void udp_connect(struct worker *w, const struct udp_origin *o)
 		return;
 	uint64_t id = connid_make(&w->sh->connid_key, &o->client, w->now);
 	int len = udp_write_connect(s->data, sizeof(s->data), o->transaction_id, id);
+	count_by_family(w, CTR_udp_connect_replies_v4, CTR_udp_connect_replies_v6, &o->client);
 	udp_send(w, o, s, (size_t)len);
 }
 
@@ -457,7 +464,7 @@ static void udp_request(struct worker *w, unsigned listener, const struct netadd
 	else
 		count_by_family(w, CTR_udp_scrape_v4, CTR_udp_scrape_v6, client);
 	if (!connid_ok(w, client, req.connection_id)) {
-		udp_send_error(w, &o, "invalid connection id");
+		udp_send_error(w, &o, CTR_udp_error_connid, "invalid connection id");
 		return;
 	}
 	if (req.action == UDP_ACTION_ANNOUNCE)
@@ -705,6 +712,7 @@ static void worker_loop(struct worker *w)
 					     busy ? SWEEP_BUDGET_BUSY : SWEEP_BUDGET_IDLE);
 		counters_add(&w->counters, CTR_peers_expired, expired);
 		worker_http_tick(w);
+		worker_metrics_tick(w, busy);
 		if (busy)
 			io_uring_submit_and_get_events(&w->ring);
 		else
@@ -839,7 +847,8 @@ static int worker_setup(struct worker *w)
 	int r;
 
 	if ((r = setup_ring(w)) < 0 || (r = setup_buffers(w)) < 0 || (r = setup_slots(w)) < 0 ||
-	    (r = setup_swarm(w)) < 0 || (r = worker_http_setup(w)) < 0)
+	    (r = setup_swarm(w)) < 0 || (r = worker_http_setup(w)) < 0 ||
+	    (r = worker_metrics_setup(w)) < 0)
 		return r;
 	for (unsigned k = 0; k < w->n_udp; k++)
 		recv_arm(w, k);
@@ -874,6 +883,7 @@ void worker_destroy(struct worker *w)
 	if (!w)
 		return;
 	worker_http_destroy(w);
+	worker_metrics_destroy(w);
 	if (w->ring_ready)
 		io_uring_queue_exit(&w->ring);
 	for (size_t k = 0; k < w->n_udp; k++)

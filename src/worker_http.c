@@ -312,10 +312,13 @@ static void respond_announce(struct worker *w, struct http_conn *c, int rc, uint
 		.external_ip_len = netaddr_ip_len(&c->client),
 	};
 	int n = http_announce_body(w->http->scratch, sizeof(w->http->scratch), &r);
-	if (n < 0)
+	if (n < 0) {
 		respond_failure(w, c, "reply too large");
-	else
-		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
+		return;
+	}
+	counters_inc(&w->counters,
+		     v6 ? CTR_http_announce_replies_v6 : CTR_http_announce_replies_v4);
+	respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
 }
 
 /* ----------------------------------------------------------- requests */
@@ -382,10 +385,13 @@ static void respond_scrape(struct worker *w, struct http_conn *c, const struct h
 {
 	int n = http_scrape_body(w->http->scratch, sizeof(w->http->scratch), s->files, s->count);
 
-	if (n < 0)
+	if (n < 0) {
 		respond_failure(w, c, "reply too large");
-	else
-		respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
+		return;
+	}
+	counters_inc(&w->counters, c->client.family == AF_INET6 ? CTR_http_scrape_replies_v6
+							      : CTR_http_scrape_replies_v4);
+	respond(w, c, 200, "text/plain", w->http->scratch, (size_t)n);
 }
 
 /* ---------------------------------------------------------- full scrape */
@@ -898,6 +904,11 @@ static void expire_connections(struct worker *w)
 			conn_close(w, c);
 		}
 	}
+}
+
+uint32_t worker_http_open(const struct worker *w)
+{
+	return w->http ? w->http->open : 0;
 }
 
 void worker_http_tick(struct worker *w)

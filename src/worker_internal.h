@@ -136,6 +136,7 @@ struct send_slot {
 };
 
 struct http_conns; /* worker_http.c */
+struct worker_top;  /* worker_metrics.c */
 
 struct worker {
 	struct counters counters; /* first: its own cache lines */
@@ -170,6 +171,9 @@ struct worker {
 	bool *out_dirty;   /* [n_workers]: reserved but not published */
 
 	struct http_conns *http; /* NULL without HTTP listeners */
+
+	struct worker_top *top; /* busiest-torrents scan (worker_metrics.c) */
+	uint32_t gauges_at;     /* seconds: last refresh of the counters' gauges */
 
 	/* Read by other workers: on a cache line of their own. */
 	alignas(64) atomic_int sleeping; /* 1 while in (or about to enter) wait */
@@ -213,6 +217,23 @@ void worker_http_completion(struct worker *w, const struct io_uring_cqe *cqe);
 
 /* Re-arms accepts that ended; closes timed-out connections (once a second). */
 void worker_http_tick(struct worker *w);
+
+/* HTTP connections open now (0 without HTTP). */
+uint32_t worker_http_open(const struct worker *w);
+
+/* --- worker_metrics.c, for worker.c --- */
+
+/* Allocates the busiest-torrents scan state and its board. Returns 0 or
+ * -ENOMEM (and sets the worker's set-up error). */
+int worker_metrics_setup(struct worker *w);
+
+/* Frees what worker_metrics_setup allocated. */
+void worker_metrics_destroy(struct worker *w);
+
+/* Once per loop turn, off the packet path: refreshes the gauges once a
+ * second and, while a busiest-torrents scan runs, visits a bounded number
+ * of table slots (fewer when busy). */
+void worker_metrics_tick(struct worker *w, bool busy);
 
 /* Handoff records for HTTP: an announce to do as owner, an answer or a
  * finished scrape for one of our connections. */

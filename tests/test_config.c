@@ -132,7 +132,8 @@ Test(config, defaults)
 	cr_assert_eq(c.n_http, 2);
 	cr_assert(addr_is(&c.http[0], "0.0.0.0:6969"));
 	cr_assert(addr_is(&c.http[1], "[::]:6969"));
-	cr_assert(!c.has_metrics);
+	cr_assert(c.has_metrics, "the metrics endpoint is on by default");
+	cr_assert(addr_is(&c.metrics, "127.0.0.1:9469"), "on loopback only");
 	cr_assert_eq(c.workers, 0);
 	cr_assert(!c.has_cpus);
 	cr_assert_eq(c.announce_interval, 1800);
@@ -763,6 +764,38 @@ Test(config, validation_of_listeners)
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
 	c.metrics.family = 0;
 	expect_invalid(&c, "metrics", "family");
+
+	/* Port 0 is ephemeral on both sides: each socket gets its own. */
+	config_defaults(&c);
+	c.n_http = 1;
+	c.http[0] = addr("127.0.0.1:0");
+	c.metrics = addr("127.0.0.1:0");
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(config, metrics_default_off_and_back)
+{
+	struct config c, d;
+	struct config_args a;
+	char err[CONFIG_ERROR_MAX], path[32];
+
+	cr_assert_eq(PARSE(&c, &a, err, "--metrics="), 0, "%s", err);
+	cr_assert(!c.has_metrics, "--metrics= turns it off");
+	char *text = print_to_string(&c);
+	cr_assert(strstr(text, "\nmetrics =\n"), "%s", text);
+	write_tmp(text, path);
+	free(text);
+	config_defaults(&d);
+	cr_assert_eq(config_load_file(&d, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+	cr_assert(!d.has_metrics, "off survives print and load");
+	cr_assert_eq(memcmp(&c, &d, sizeof(c)), 0);
+
+	write_tmp("[server]\nmetrics =\n", path);
+	cr_assert_eq(PARSE(&c, &a, err, "-c", path, "--metrics", "[::1]:0"), 0, "%s", err);
+	unlink(path);
+	cr_assert(c.has_metrics, "a flag turns it back on over the file");
+	cr_assert(addr_is(&c.metrics, "[::1]:0"));
 }
 
 Test(config, parse_args_validates)
@@ -795,7 +828,7 @@ Test(config, print_text)
 					   "[io]\n",
 					   "\nudp = 0.0.0.0:6969, [::]:6969\n",
 					   "\nhttp = 0.0.0.0:6969, [::]:6969\n",
-					   "\nmetrics =\n",
+					   "\nmetrics = 127.0.0.1:9469\n",
 					   "\nworkers = 0\n",
 					   "\ncpus =\n",
 					   "\nannounce_interval = 1800\n",

@@ -1040,3 +1040,80 @@ Test(swarm, list_every_torrent_in_chunks)
 	cr_assert_gt(calls, N / 64);
 	swarm_destroy(s);
 }
+
+/* IPv6 seeders are counted apart (for peers by family and kind), through
+ * every way a seeder comes and goes: start, completion, back to leeching,
+ * stop, expiry. */
+Test(swarm, ipv6_seeders_counted_apart)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s;
+
+	cfg.peer_timeout = 100;
+	s = mk(&cfg);
+	go(s, 1, v4(1, 1), SWARM_EVENT_STARTED, true, 1000, NULL);
+	go(s, 1, v6(2, 1), SWARM_EVENT_STARTED, true, 1000, NULL);
+	go(s, 1, v6(3, 1), SWARM_EVENT_STARTED, false, 1000, NULL);
+	go(s, 2, v6(4, 1), SWARM_EVENT_STARTED, false, 1000, NULL);
+	cr_expect_eq(stats_of(s).seeders, 2);
+	cr_expect_eq(stats_of(s).seeders6, 1);
+	go(s, 2, v6(4, 1), SWARM_EVENT_COMPLETED, true, 1000, NULL);
+	cr_expect_eq(stats_of(s).seeders6, 2);
+	go(s, 2, v6(4, 1), SWARM_EVENT_NONE, false, 1000, NULL); /* leeches again */
+	cr_expect_eq(stats_of(s).seeders6, 1);
+	go(s, 1, v6(2, 1), SWARM_EVENT_STOPPED, true, 1000, NULL);
+	cr_expect_eq(stats_of(s).seeders6, 0);
+	cr_expect_eq(stats_of(s).seeders, 1);
+	go(s, 2, v6(4, 1), SWARM_EVENT_NONE, true, 1080, NULL);
+	go(s, 1, v4(1, 1), SWARM_EVENT_NONE, true, 1080, NULL);
+	cr_expect_eq(stats_of(s).seeders6, 1);
+	cr_expect_eq(swarm_sweep(s, 1150, 1000), 1); /* v6(3), a leecher */
+	cr_expect_eq(stats_of(s).seeders6, 1);
+	cr_expect_eq(swarm_sweep(s, 1300, 1000), 2);
+	cr_expect_eq(stats_of(s).seeders6, 0);
+	cr_expect_eq(stats_of(s).seeders, 0);
+	swarm_destroy(s);
+}
+
+/* swarm_list_slots: never more than budget slots per call, whatever the
+ * table holds, and every torrent once over a whole pass. */
+Test(swarm, list_slots_bounded_per_call)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	enum { N = 300, BUDGET = 16 };
+	static bool seen[N];
+	struct swarm_listing chunk[BUDGET];
+	uint64_t cursor = 0, last = 0;
+	size_t total = 0, calls = 0;
+
+	for (uint32_t t = 0; t < N; t++)
+		cr_assert_geq(go(s, t, v4(t + 1, 1), SWARM_EVENT_STARTED, t % 2 == 0, 5, NULL), 0);
+	while (cursor != SWARM_LIST_END) {
+		size_t n = swarm_list_slots(s, &cursor, BUDGET, chunk);
+		cr_assert_leq(n, BUDGET);
+		cr_assert(++calls < 100000, "the cursor does not advance");
+		if (cursor != SWARM_LIST_END) {
+			cr_assert_eq(cursor, last + BUDGET, "exactly budget slots looked at");
+			last = cursor;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint32_t t;
+			memcpy(&t, chunk[i].info_hash.b, sizeof(t));
+			cr_assert_lt(t, N);
+			cr_assert_not(seen[t], "torrent %u listed twice", t);
+			seen[t] = true;
+			cr_assert_eq(chunk[i].counts.seeders + chunk[i].counts.leechers, 1);
+		}
+		total += n;
+	}
+	cr_assert_eq(total, N);
+	/* An empty shard: one call reaches the end of its small table. */
+	static struct swarm_listing room[64]; /* the default table has 16 slots */
+	struct swarm *e = mk(&cfg);
+	cursor = 0;
+	cr_assert_eq(swarm_list_slots(e, &cursor, 64, room), 0);
+	cr_assert_eq(cursor, SWARM_LIST_END);
+	swarm_destroy(e);
+	swarm_destroy(s);
+}

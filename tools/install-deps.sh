@@ -14,6 +14,8 @@ libcriterion-dev
 libbpf-dev bpftool clang llvm libelf-dev zlib1g-dev
 libclang-rt-14-dev
 iproute2
+prometheus
+python3 mandoc
 "
 
 missing=""

@@ -1,5 +1,6 @@
 /* harness.c - see harness.h. Every wait is bounded in time. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,9 +44,8 @@ static void tracker_read_log(struct tracker *t, int timeout_ms)
 	t->log[t->log_len] = '\0';
 }
 
-/* Finds "<proto>: listening on <addr>" for the given family in the log. */
-static void tracker_find_listener(struct tracker *t, const char *proto, int family,
-				  struct netaddr *out)
+void tracker_find_listener(const struct tracker *t, const char *proto, int family,
+			   struct netaddr *out)
 {
 	const char *p = t->log;
 	char key[32];
@@ -69,13 +70,13 @@ static void tracker_find_listener(struct tracker *t, const char *proto, int fami
 /* Starts the server with extra args (NULL-ended) and waits for "ready". */
 void tracker_start(struct tracker *t, const char *const *extra)
 {
-	const char *argv[32] = { server_bin(), "--udp",	 "127.0.0.1:0", "--udp",
-				 "[::1]:0",    "--http", "127.0.0.1:0", "--http",
-				 "[::1]:0" };
-	int n = 9, fds[2];
+	const char *argv[40] = { server_bin(), "--udp",	    "127.0.0.1:0", "--udp",
+				 "[::1]:0",    "--http",    "127.0.0.1:0", "--http",
+				 "[::1]:0",    "--metrics", "127.0.0.1:0" };
+	int n = 11, fds[2];
 
 	memset(t, 0, sizeof(*t));
-	for (; extra && *extra; extra++)
+	for (; extra && *extra && n < 39; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
@@ -103,6 +104,7 @@ void tracker_start(struct tracker *t, const char *const *extra)
 	tracker_find_listener(t, "udp", AF_INET6, &t->udp6);
 	tracker_find_listener(t, "http", AF_INET, &t->http4);
 	tracker_find_listener(t, "http", AF_INET6, &t->http6);
+	tracker_find_listener(t, "metrics", AF_INET, &t->metrics);
 	cr_assert_neq(t->udp4.port, 0, "no IPv4 UDP listener in log:\n%s", t->log);
 	cr_assert_neq(t->udp6.port, 0, "no IPv6 UDP listener in log:\n%s", t->log);
 	cr_assert_neq(t->http4.port, 0, "no IPv4 HTTP listener in log:\n%s", t->log);
@@ -180,6 +182,64 @@ int run_cli(const char *const *args, char *err, size_t cap)
 	int status;
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* --- HTTP and the metrics page --- */
+
+int tracker_http_get(const struct netaddr *a, const char *path, char *out, size_t cap,
+		     const char **body)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = netaddr_to_sockaddr(a, &ss);
+	char req[512];
+	int len = snprintf(req, sizeof(req),
+			   "GET %s HTTP/1.1\r\nHost: test\r\n"
+			   "Connection: close\r\n\r\n",
+			   path);
+	double deadline = now_s() + 5;
+	size_t got = 0;
+	int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 5};
+
+	*body = out;
+	out[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    send(fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	while (got < cap - 1 && now_s() < deadline) {
+		ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	out[got] = '\0';
+	int status = 0;
+	if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
+		return -EPROTO;
+	char *end = strstr(out, "\r\n\r\n");
+	*body = end ? end + 4 : out + got;
+	return status;
+}
+
+bool tracker_metric(const char *page, const char *series, double *v)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = page; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+			*v = strtod(p + n + 1, NULL);
+			return true;
+		}
+	}
+	return false;
 }
 
 struct info_hash hash_of(unsigned i)

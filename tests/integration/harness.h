@@ -5,6 +5,7 @@
 #ifndef RINGTRACKER_TEST_HARNESS_H
 #define RINGTRACKER_TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,7 @@ struct tracker {
 	size_t log_len;
 	struct netaddr udp4, udp6;   /* bound UDP listeners, from the log */
 	struct netaddr http4, http6; /* bound HTTP listeners, from the log */
+	struct netaddr metrics;	     /* bound metrics listener; port 0 when off */
 };
 
 /* Path of the server under test. */
@@ -28,9 +30,16 @@ const char *server_bin(void);
 /* Monotonic seconds. */
 double now_s(void);
 
-/* Starts the server on 127.0.0.1:0 and [::1]:0 for UDP and HTTP, plus extra
- * (NULL-ended) arguments, and waits up to 10 s for "ready". */
+/* Starts the server on 127.0.0.1:0 and [::1]:0 for UDP and HTTP, the
+ * metrics endpoint on 127.0.0.1:0 (never the default port: suites run in
+ * parallel), plus extra (NULL-ended) arguments, which may override these
+ * ("--metrics=" turns the endpoint off), and waits up to 10 s for "ready". */
 void tracker_start(struct tracker *t, const char *const *extra);
+
+/* Finds "<proto>: listening on <addr>" of the given family in t's log; *out
+ * is left alone when there is none. */
+void tracker_find_listener(const struct tracker *t, const char *proto, int family,
+			   struct netaddr *out);
 
 /* SIGTERM; asserts a clean exit (status 0, "stopped") within a second and
  * keeps the final log in t->log. */
@@ -42,6 +51,19 @@ unsigned long long log_counter(const struct tracker *t, const char *name);
 /* Runs the server with args (NULL-ended) to completion; its stdout and
  * stderr go to out (capacity cap). Returns the exit status. */
 int run_cli(const char *const *args, char *out, size_t cap);
+
+/* GET path from a over HTTP/1.1 (Connection: close), reading until the
+ * server closes, within 5 s. The whole reply (head and body, NUL-ended)
+ * goes to out (capacity cap), *body points at the body in it. Returns the
+ * status code, or -errno. */
+int tracker_http_get(const struct netaddr *a, const char *path, char *out, size_t cap,
+		     const char **body);
+
+/* The value of one sample in a Prometheus text page: series is the name
+ * with its labels exactly as the page writes them, e.g.
+ * `ringtracker_requests_total{protocol="udp",action="connect",family="ipv4"}`.
+ * Returns true and sets *v when the sample is there. */
+bool tracker_metric(const char *page, const char *series, double *v);
 
 /* A distinct, recognisable info hash for each i. */
 struct info_hash hash_of(unsigned i);

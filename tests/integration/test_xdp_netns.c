@@ -275,6 +275,7 @@ static void wait_ready(struct tracker *t)
 	cr_assert(strstr(t->log, " ready"), "tracker not ready in 10 s:\n%s", t->log);
 	find_udp_listener(t, AF_INET, &t->udp4);
 	find_udp_listener(t, AF_INET6, &t->udp6);
+	tracker_find_listener(t, "metrics", AF_INET, &t->metrics);
 }
 
 /* Waits up to 10 s for the process to exit by itself; returns its status. */
@@ -301,11 +302,12 @@ static int wait_exit(struct tracker *t)
 	return -1;
 }
 
-/* Starts the tracker in namespace ns with extra args (NULL-ended). */
+/* Starts the tracker in namespace ns with extra args (NULL-ended), its
+ * metrics endpoint on an ephemeral loopback port of that namespace. */
 static void tracker_in_ns(const char *ns, const char *const *args)
 {
-	const char *argv[40] = {server_bin()};
-	int n = 1;
+	const char *argv[40] = {server_bin(), "--metrics", "127.0.0.1:0"};
+	int n = 3;
 
 	for (; args && *args && n < 39; args++)
 		argv[n++] = *args;
@@ -555,6 +557,34 @@ static void check_counters(const struct tracker *t, const struct tally *tl, bool
 	cr_assert_gt(log_counter(t, "passed_other"), 0);
 }
 
+/* While the tracker runs: GET /metrics (from the namespace it serves in)
+ * shows the prefilter attached and its verdicts as they stand. */
+static void check_metrics_page(const struct tracker *t, const struct tally *tl)
+{
+	static char page[256 * 1024];
+	const char *body;
+	char series[160];
+	double v = -1;
+
+	cr_assert_neq(t->metrics.port, 0, "no metrics listener:\n%s", t->log);
+	int status = tracker_http_get(&t->metrics, "/metrics", page, sizeof(page), &body);
+	cr_assert_eq(status, 200, "GET /metrics: %d", status);
+	cr_assert(tracker_metric(body, "ringtracker_xdp_attached", &v) && v == 1, "%s", body);
+	for (unsigned k = 0; k < XDP_COUNTERS; k++) {
+		if (k == PREFILTER_PASS_OTHER || k == PREFILTER_PASS_FRAGMENT)
+			continue;
+		snprintf(series, sizeof(series),
+			 "ringtracker_xdp_packets_total{verdict=\"%s\",reason=\"%s\"}",
+			 xdp_counter_verdict(k), xdp_counter_reason(k));
+		double want = (double)(k == PREFILTER_PASS_VALID ? tl->valid : tl->junk[k]);
+		cr_assert(tracker_metric(body, series, &v), "%s missing:\n%s", series, body);
+		cr_assert_eq(v, want, "%s = %.0f, expected %.0f", series, v, want);
+	}
+	cr_assert(tracker_metric(body, "ringtracker_udp_received_datagrams_total", &v) &&
+		      v == (double)tl->valid,
+		  "the tracker saw %.0f datagrams, %llu valid ones were sent", v, tl->valid);
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 TestSuite(xdp_integration, .fini = cleanup);
@@ -606,6 +636,7 @@ Test(xdp_integration, lo_skb_mode, .timeout = 60)
 	o4.port = o6.port = port;
 	other_traffic_passes(rx, &o4, &o6);
 	close(rx);
+	check_metrics_page(&env.trk, &tl);
 	stop_tracker();
 	check_counters(&env.trk, &tl, false); /* lo's MTU is 64 KiB: no fragments */
 }
@@ -722,13 +753,13 @@ Test(xdp_integration, rate_limit_cuts_a_flood_and_serves_others, .timeout = 60)
 Test(xdp_integration, unavailable_prefilter_warns_or_exits_2, .timeout = 60)
 {
 	struct tracker t;
-	const char *base[] = {"--udp", "127.0.0.1:0", "--http=", "--workers", "1"};
+	const char *base[] = {"--udp", "127.0.0.1:0", "--http=", "--workers", "1", "--metrics="};
 	char out[8192];
 
 	if (geteuid() != 0)
 		skip("needs root to drop privilege for the test");
-	cr_assert_eq(run_cli((const char *[]){base[0], base[1], base[2], base[3], base[4], "--xdp",
-					      "rtxnosuch0", "--xdp-required", NULL},
+	cr_assert_eq(run_cli((const char *[]){base[0], base[1], base[2], base[3], base[4], base[5],
+					      "--xdp", "rtxnosuch0", "--xdp-required", NULL},
 			     out, sizeof(out)),
 		     2, "%s", out);
 	cr_assert(strstr(out, "no network interface named 'rtxnosuch0'"), "%s", out);
@@ -747,6 +778,7 @@ Test(xdp_integration, unavailable_prefilter_warns_or_exits_2, .timeout = 60)
 				base[2],
 				base[3],
 				base[4],
+				base[5],
 				"--xdp",
 				"lo",
 				"--xdp-mode",
@@ -767,7 +799,7 @@ Test(xdp_integration, unavailable_prefilter_warns_or_exits_2, .timeout = 60)
 	tracker_stop(&t);
 	cr_assert_null(strstr(t.log, "xdp counters"), "%s", t.log);
 
-	nobody[15] = "--xdp-required";
+	nobody[16] = "--xdp-required";
 	spawn(&t, NULL, nobody);
 	cr_assert_eq(wait_exit(&t), 2, "%s", t.log);
 	cr_assert(strstr(t.log, "Operation not permitted"), "%s", t.log);

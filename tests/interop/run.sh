@@ -23,7 +23,8 @@ if [ ! -d "$dir/node_modules/bittorrent-tracker" ]; then
 fi
 
 log="$dir/server.log"
-"$bin" --udp 127.0.0.1:0 --workers 2 2>"$log" &
+# Ephemeral metrics port: never the default 9469 a running tracker may hold.
+"$bin" --udp 127.0.0.1:0 --http= --metrics 127.0.0.1:0 --workers 2 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 i=0
