@@ -213,8 +213,12 @@ static ssize_t hc_fill(struct hconn *c, double deadline)
 	}
 }
 
+/* hc_parse_head's answer for a body that ends with the connection (no
+ * Content-Length, Connection: close), as a streamed full scrape is sent. */
+#define BODY_UNTIL_CLOSE (-2L)
+
 /* Fills *r from the complete head buf[0..head_len). Returns the
- * Content-Length, or -EPROTO. */
+ * Content-Length, BODY_UNTIL_CLOSE, or -EPROTO. */
 static long hc_parse_head(const uint8_t *buf, size_t head_len, struct hreply *r)
 {
 	size_t n = head_len < sizeof(r->head) - 1 ? head_len : sizeof(r->head) - 1;
@@ -224,12 +228,6 @@ static long hc_parse_head(const uint8_t *buf, size_t head_len, struct hreply *r)
 	r->head[n] = '\0';
 	if (strncmp(r->head, "HTTP/1.1 ", 9) != 0 || sscanf(r->head + 9, "%3d", &r->status) != 1)
 		return -EPROTO;
-	cl = strcasestr(r->head, "\r\nContent-Length:");
-	if (!cl)
-		return -EPROTO;
-	long len = strtol(cl + 17, &endp, 10);
-	if (endp == cl + 17 || len < 0 || len > REPLY_BODY_MAX)
-		return -EPROTO;
 	conn = strcasestr(r->head, "\r\nConnection:");
 	if (conn) {
 		conn += 13;
@@ -237,6 +235,12 @@ static long hc_parse_head(const uint8_t *buf, size_t head_len, struct hreply *r)
 		r->conn_close = strncasecmp(conn, "close\r", 6) == 0;
 		r->conn_keep = strncasecmp(conn, "keep-alive\r", 11) == 0;
 	}
+	cl = strcasestr(r->head, "\r\nContent-Length:");
+	if (!cl)
+		return r->conn_close ? BODY_UNTIL_CLOSE : -EPROTO;
+	long len = strtol(cl + 17, &endp, 10);
+	if (endp == cl + 17 || len < 0 || len > REPLY_BODY_MAX)
+		return -EPROTO;
 	return len;
 }
 
@@ -253,6 +257,16 @@ static int hc_read_reply(struct hconn *c, struct hreply *r, int timeout_ms)
 		if (end) {
 			size_t head_len = (size_t)(end + 4 - c->buf);
 			long body = hc_parse_head(c->buf, head_len, r);
+			if (body == BODY_UNTIL_CLOSE) {
+				ssize_t got = hc_fill(c, deadline);
+				if (got > 0)
+					continue;
+				if (got < 0)
+					return (int)got;
+				body = (long)(c->len - head_len); /* the stream ended */
+				if (body > REPLY_BODY_MAX)
+					return -EPROTO;
+			}
 			if (body < 0)
 				return (int)body;
 			if (c->len >= head_len + (size_t)body) {
@@ -1665,4 +1679,106 @@ Test(http_integration, health_ok, .timeout = 30)
 	}
 	tracker_stop(&t);
 	cr_assert_eq(log_counter(&t, "http_health"), 4);
+}
+
+/* GET target with one extra header line ("Name: value"). */
+static void hc_get_with(struct hconn *c, const char *target, const char *header,
+			struct hreply *r)
+{
+	static char req[20000];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: tracker\r\n%s\r\n\r\n", target,
+			 header);
+
+	cr_assert(n > 0 && (size_t)n < sizeof(req));
+	hc_send(c, req, (size_t)n);
+	hc_expect_reply(c, r);
+}
+
+/* Behind a reverse proxy: only a trusted proxy's forwarding header sets the
+ * peer address (its last entry); from anyone else the header is ignored. */
+Test(http_integration, forwarded_address_only_from_trusted_proxies, .timeout = 30)
+{
+	struct tracker t;
+	static struct hconn c;
+	static struct hreply r;
+	char target[512];
+	const uint8_t *ip;
+	struct ann a = { .ih = hash_of(9100), .port = 7001, .left = 5 };
+
+	start_with_config(&t, "[http]\ntrusted_proxies = 127.0.0.0/8\n", "2");
+	hc_open(&c, &t.http4);
+	announce_target(target, sizeof(target), &a);
+	hc_get_with(&c, target, "X-Forwarded-For: 198.51.100.7, 203.0.113.9", &r);
+	expect_bdict(&r);
+	size_t n = bget_str(r.body, r.body + r.body_len, "external ip", &ip);
+	cr_assert_eq(n, 4);
+	cr_assert(ip[0] == 203 && ip[1] == 0 && ip[2] == 113 && ip[3] == 9,
+		  "the last forwarded entry is the client");
+
+	/* Another client sees the forwarded address as the peer. */
+	struct ann b = { .ih = a.ih, .port = 7002, .left = 5 };
+	announce(&c, &b, &r);
+	const uint8_t *peers;
+	size_t plen = bget_str(r.body, r.body + r.body_len, "peers", &peers);
+	struct netaddr fwd = { .family = AF_INET, .ip = { 203, 0, 113, 9 } };
+	cr_assert(compact_has(peers, plen, &fwd, 7001), "forwarded peer missing");
+
+	/* A forwarded IPv6 client over an IPv4 proxy connection. */
+	a.port = 7003;
+	announce_target(target, sizeof(target), &a);
+	hc_get_with(&c, target, "X-Forwarded-For: 2001:db8::5", &r);
+	cr_assert_eq(bget_str(r.body, r.body + r.body_len, "external ip", &ip), 16);
+
+	/* Unreadable forwarded address: 400. */
+	hc_get_with(&c, target, "X-Forwarded-For: not-an-address", &r);
+	cr_assert_eq(r.status, 400);
+	hc_close(&c);
+	tracker_stop(&t);
+
+	/* Untrusted: the header is ignored, the socket address counts. */
+	start_with_config(&t, "[http]\ntrusted_proxies =\n", "1");
+	hc_open(&c, &t.http4);
+	a.port = 7004;
+	announce_target(target, sizeof(target), &a);
+	hc_get_with(&c, target, "X-Forwarded-For: 203.0.113.9", &r);
+	cr_assert_eq(bget_str(r.body, r.body + r.body_len, "external ip", &ip), 4);
+	cr_assert(ip[0] == 127 && ip[3] == 1, "an untrusted client set its own address");
+	hc_close(&c);
+	tracker_stop(&t);
+}
+
+/* Full scrape: off by default; when on, every torrent of every shard in one
+ * close-delimited reply, and a second one within the interval is refused. */
+Test(http_integration, full_scrape_streams_every_shard, .timeout = 30)
+{
+	struct tracker t;
+	static struct hconn c;
+	static struct hreply r;
+	enum { N = 40 };
+
+	start_with_config(&t, "[http]\nfull_scrape = 1\nfull_scrape_interval = 3600\n", "1");
+	hc_open(&c, &t.http4);
+	for (unsigned i = 0; i < N; i++) {
+		struct ann a = { .ih = hash_of(9200 + i), .port = (uint16_t)(8000 + i), .left = i % 2 };
+		announce(&c, &a, &r);
+	}
+	hc_get(&c, "/scrape", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(r.conn_close, "a streamed full scrape ends with the connection");
+	const uint8_t *end = r.body + r.body_len;
+	const uint8_t *files = bget(r.body, end, "files");
+	cr_assert_not_null(files, "%s", r.body);
+	cr_assert_eq(bdict_len(files, end), N);
+	for (unsigned i = 0; i < N; i++) {
+		struct info_hash ih = hash_of(9200 + i);
+		const uint8_t *f = bget_raw(files, end, ih.b, sizeof(ih.b));
+		cr_assert_not_null(f, "torrent %u missing", i);
+		cr_assert_eq(bget_int(f, end, "complete"), i % 2 ? 0 : 1);
+	}
+	hc_close(&c);
+	hc_open(&c, &t.http4);
+	hc_get(&c, "/scrape", &r);
+	cr_assert(strstr((const char *)r.body, "rate limited"), "%s", r.body);
+	hc_close(&c);
+	tracker_stop(&t);
 }
