@@ -10,7 +10,8 @@
 #                   against the server, then unit + integration suites, then
 #                   the same suites under ASan+UBSan
 #   make fuzz       build the libFuzzer harnesses and run each FUZZ_SECONDS
-#   make bench      benchmarks (see bench/)
+#   make bench      ringtracker vs opentracker vs the ceiling (bench/README.md)
+#   make microbench hot-path ns/op (bench/micro.c)
 #   make format     clang-format every source file
 #   make clean
 
@@ -65,7 +66,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c) $(wildcard tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(B)/%.o)
 
-.PHONY: all server tests run test test-suite fuzz fuzz-build bench format clean deps
+.PHONY: all server tests run test test-suite fuzz fuzz-build bench microbench format clean deps
 
 # Tools beside the server: the load generator and the stateless ceiling
 # responder (bench/), and the tracker client (tools/). Each is built from its
@@ -196,8 +197,15 @@ fuzz:
 	@echo "fuzz: clang's libFuzzer runtime not found (libclang-rt-14-dev); skipped"
 endif
 
-bench:
-	@echo "bench: the load generator and side-by-side benchmark are issue 5; nothing to run yet"
+# Side-by-side benchmark (bench/run-bench.sh; knobs: RUNS, DURATION, CASES, ...)
+bench: deps
+	$(MAKE) VARIANT=release all
+	bash bench/run-bench.sh
+
+# Hot-path microbenchmarks (not part of make test).
+microbench:
+	$(MAKE) VARIANT=release all
+	taskset -c 1 build/ringtracker-micro
 
 format:
 	clang-format -i $(wildcard src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/integration/*.c \
