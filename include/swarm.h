@@ -119,6 +119,7 @@ struct swarm_stats {
 	uint64_t limit_peers;    /* announces refused: peer limit */
 	uint64_t limit_memory;   /* announces refused: memory budget */
 	uint64_t expired_peers;  /* removed by the sweep */
+	uint64_t slots;          /* hash table capacity: what one sweep pass visits */
 };
 
 /* Fills *st; O(1). */

@@ -261,6 +261,13 @@ static void peer_set_stamp(const struct pvec *v, uint8_t *p, uint16_t st)
 
 /* Binary search for key (ip then port, network order). Returns true when
  * found; *pos is its index, or where it would be inserted. */
+/* memcmp of a peer key with its size known at compile time, so that the
+ * compiler inlines it (a call per comparison shows in profiles). */
+static inline int key_cmp(const uint8_t *a, const uint8_t *b, size_t ksz)
+{
+	return ksz == 6 ? memcmp(a, b, 6) : memcmp(a, b, 18);
+}
+
 static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
 {
 	const uint8_t *d = pvec_data(v);
@@ -268,7 +275,7 @@ static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(d + (size_t)mid * v->f->esz, key, v->f->ksz);
+		int c = key_cmp(d + (size_t)mid * v->f->esz, key, v->f->ksz);
 		if (c == 0) {
 			*pos = mid;
 			return true;
@@ -392,22 +399,36 @@ static uint32_t pvec_expire(struct swarm *s, struct pvec *v, uint32_t now, uint3
 
 /* Writes up to want peers other than index self as compact records; returns
  * the bytes written. want must be < *v->len when self is in the array. */
-static size_t pvec_pick(struct swarm *s, const struct pvec *v, uint32_t self, uint32_t want,
-			uint8_t *out)
+/* The walk of pvec_pick for one record layout; esz and ksz are constants
+ * at each call site, so the copies inline. */
+static inline uint32_t pick_walk(const uint8_t *d, uint32_t n, uint32_t i, uint32_t k,
+				 uint32_t self, uint32_t want, uint8_t *out, size_t esz, size_t ksz)
 {
-	const uint8_t *d = pvec_data(v);
-	uint32_t n = *v->len, got = 0;
-	uint32_t i = rng_below(&s->rng, n), k = rng_stride(&s->rng, n);
+	uint32_t got = 0;
 
 	for (uint32_t step = 0; step < n && got < want; step++) {
 		if (i != self) {
-			memcpy(out + (size_t)got * v->f->ksz, d + (size_t)i * v->f->esz, v->f->ksz);
+			memcpy(out + (size_t)got * ksz, d + (size_t)i * esz, ksz);
 			got++;
 		}
 		i += k;
 		if (i >= n)
 			i -= n;
 	}
+	return got;
+}
+
+static size_t pvec_pick(struct swarm *s, const struct pvec *v, uint32_t self, uint32_t want,
+			uint8_t *out)
+{
+	const uint8_t *d = pvec_data(v);
+	uint32_t n = *v->len, got;
+	uint32_t i = rng_below(&s->rng, n), k = rng_stride(&s->rng, n);
+
+	if (v->f->ksz == 6)
+		got = pick_walk(d, n, i, k, self, want, out, sizeof(struct swarm_peer4), 6);
+	else
+		got = pick_walk(d, n, i, k, self, want, out, sizeof(struct swarm_peer6), 18);
 	return (size_t)got * v->f->ksz;
 }
 
@@ -836,4 +857,5 @@ size_t swarm_sweep(struct swarm *s, uint32_t now, size_t budget)
 void swarm_stats(const struct swarm *s, struct swarm_stats *st)
 {
 	*st = s->st;
+	st->slots = s->mask + 1;
 }

@@ -46,9 +46,13 @@
 #include "udp.h"
 #include "worker_internal.h"
 
-/* Incremental expiry work per loop turn: torrent slots visited. */
-#define SWEEP_BUDGET_BUSY 256
-#define SWEEP_BUDGET_IDLE 8192
+/* Incremental expiry is paced by time, not by loop turns: one pass over
+ * the whole table every SWEEP_PASS_MS, spread over the turns in between, so
+ * a busy worker does not rescan its table many times a second. A peer thus
+ * expires at most SWEEP_PASS_MS after its timeout. */
+#define SWEEP_PASS_MS 30000
+#define SWEEP_MIN_PER_S 4096 /* slots a second, however small the table */
+#define SWEEP_MAX_TURN 65536 /* slots in one turn, to bound its latency */
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -669,6 +673,36 @@ static void config_refresh(struct worker *w)
 	swarm_set_config(w->swarm, &sc);
 }
 
+/* Milliseconds of the coarse monotonic clock. */
+static uint64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Expiry work earned since the last turn (see SWEEP_PASS_MS). */
+static void sweep(struct worker *w)
+{
+	struct swarm_stats st;
+	uint64_t ms = clock_ms();
+
+	swarm_stats(w->swarm, &st);
+	uint64_t per_s = st.slots * 1000 / SWEEP_PASS_MS;
+	if (per_s < SWEEP_MIN_PER_S)
+		per_s = SWEEP_MIN_PER_S;
+	w->sweep_credit += per_s * (ms - w->sweep_ms) / 1000;
+	w->sweep_ms = ms;
+	if (w->sweep_credit > SWEEP_MAX_TURN)
+		w->sweep_credit = SWEEP_MAX_TURN;
+	if (w->sweep_credit < 64)
+		return; /* batch small amounts */
+	size_t expired = swarm_sweep(w->swarm, w->now, w->sweep_credit);
+	w->sweep_credit = 0;
+	counters_add(&w->counters, CTR_peers_expired, expired);
+}
+
 /* ------------------------------------------------------------- the loop */
 
 static bool inbox_empty(struct worker *w)
@@ -708,9 +742,7 @@ static void worker_loop(struct worker *w)
 		bool busy = completions_drain(w) > 0;
 		busy |= handoff_drain(w);
 		handoff_flush(w);
-		size_t expired = swarm_sweep(w->swarm, w->now,
-					     busy ? SWEEP_BUDGET_BUSY : SWEEP_BUDGET_IDLE);
-		counters_add(&w->counters, CTR_peers_expired, expired);
+		sweep(w);
 		worker_http_tick(w);
 		worker_metrics_tick(w, busy);
 		if (busy)

@@ -180,6 +180,8 @@ struct worker {
 	int ring_fd;                     /* for MSG_RING from other workers */
 
 	alignas(64) uint32_t now; /* coarse clock, seconds; refreshed each loop turn */
+	uint64_t sweep_ms;        /* coarse clock of the last sweep, milliseconds */
+	uint64_t sweep_credit;    /* slots the sweep may visit now */
 	int setup_err;
 	const char *setup_what;
 };
