@@ -143,7 +143,7 @@ def plot(summary, outdir):
         return
     data = os.path.join(outdir, "latest.dat")
     with open(data, "w") as f:
-        f.write("case ringtracker opentracker ceiling\n")
+        f.write("# case ringtracker opentracker ceiling\n")
         for case, per in summary["cases"].items():
             vals = [per.get(s, {}).get("responses_per_s_median", 0) for s in SERVERS]
             f.write("%s %s\n" % (case, " ".join("%.0f" % v for v in vals)))

@@ -20,6 +20,7 @@
 #define CONFIG_ERROR_MAX 256   /* capacity of an error message */
 #define CONFIG_MAX_PROXIES 16  /* trusted proxy networks */
 #define CONFIG_HEADER_MAX 64   /* bytes of a header name, with its NUL */
+#define CONFIG_USER_MAX 33   /* bytes of a user name, with its NUL */
 #define CONFIG_IFNAME_MAX 16   /* bytes of a network interface name, with its NUL (IFNAMSIZ) */
 
 /* How the XDP prefilter is attached ([xdp] mode). */
@@ -44,6 +45,8 @@ struct config {
 	struct netaddr metrics;
 	bool has_metrics;
 	uint32_t workers;                 /* 0 = one per CPU of the set */
+	char user[CONFIG_USER_MAX];       /* drop to this user after binding; "" = stay */
+	uint32_t log_level;               /* enum log_level: 0 error, 1 warn, 2 info */
 	uint8_t cpus[CONFIG_MAX_CPUS / 8]; /* CPU n is bit n % 8 of byte n / 8;
 					    * all zero = every online CPU */
 	bool has_cpus;

@@ -60,6 +60,7 @@ enum kind {
 	KIND_IFNAME, /* char[CONFIG_IFNAME_MAX]: a network interface name, "" = none */
 	KIND_CHOICE, /* uint32_t index into the key's choices[] names */
 	KIND_BOOL,   /* uint32_t 0 or 1; its flag takes no value and sets 1 */
+	KIND_USER,   /* char[CONFIG_USER_MAX]: a user name, "" = none */
 };
 
 struct key_def {
@@ -96,6 +97,7 @@ struct key_def {
 
 /* [xdp] mode names, in enum config_xdp_mode order. */
 static const char *const xdp_modes[] = {"auto", "native", "skb", NULL};
+static const char *const log_levels[] = {"error", "warn", "info", NULL};
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -112,6 +114,10 @@ static const struct key_def keys[] = {
 	 "127.0.0.1:9469; empty = none"),
     NUM("server", "workers", "--workers", KIND_COUNT, workers, 0, 1024, false,
 	"worker threads; 0 = one per CPU of the set"),
+    LIST("server", "user", "--user", KIND_USER, user, user,
+	 "when started as root, switch to this user once every socket is bound; empty = stay"),
+    CHOICE("server", "log_level", "--log-level", log_level, log_levels,
+	   "least severe messages logged: error, warn or info"),
     LIST("server", "cpus", "--cpus", KIND_CPUS, cpus, has_cpus,
 	 "CPUs to run workers on, e.g. 0-3,8; empty = every online CPU"),
     NUM("tracker", "announce_interval", NULL, KIND_COUNT, announce_interval, 1, 86400, false,
@@ -219,6 +225,7 @@ void config_defaults(struct config *c)
 	c->metrics.port = 9469;
 	c->has_metrics = true;
 	c->workers = 0;
+	c->log_level = 2; /* info */
 	c->announce_interval = 1800;
 	c->peer_timeout = 2700;
 	c->numwant_default = 50;
@@ -607,6 +614,47 @@ static bool ifname_ok(const char *name)
 	return true;
 }
 
+/* A POSIX-ish user name: a letter or '_', then letters, digits, '_', '.', '-'. */
+static bool user_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len >= CONFIG_USER_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+		bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+		if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '.' || ch == '-')))
+			return false;
+	}
+	return true;
+}
+
+static int apply_user(struct config *c, const struct key_def *k, const char *value, char *why,
+		      size_t cap)
+{
+	char *dst = FIELD(c, k->off, char);
+	struct list_iter it;
+	char name[CONFIG_USER_MAX];
+	size_t len;
+
+	list_begin(&it, value);
+	len = it.p ? (size_t)(it.end - it.p) : 0;
+	if (len >= sizeof(name))
+		goto bad;
+	memcpy(name, it.p ? it.p : "", len);
+	name[len] = '\0';
+	if (!user_ok(name))
+		goto bad;
+	memset(dst, 0, CONFIG_USER_MAX);
+	memcpy(dst, name, len);
+	return 0;
+bad:
+	set_err(why, cap, "'%.64s' is not a user name (up to %d letters, digits, '_', '.', '-')",
+		value, CONFIG_USER_MAX - 1);
+	return -EINVAL;
+}
+
 static int apply_ifname(struct config *c, const struct key_def *k, const char *value, char *why,
 			size_t cap)
 {
@@ -789,6 +837,8 @@ static int apply_value(struct config *c, const struct key_def *k, const char *va
 		return apply_text(c, k, value, why, cap);
 	case KIND_IFNAME:
 		return apply_ifname(c, k, value, why, cap);
+	case KIND_USER:
+		return apply_user(c, k, value, why, cap);
 	case KIND_CHOICE:
 		return apply_choice(c, k, value, why, cap);
 	}
@@ -1003,6 +1053,12 @@ static int check_key(const struct config *c, const struct key_def *k, char *why,
 		    ifname_ok(CFIELD(c, k->off, char)))
 			return 0;
 		set_err(why, cap, "not an interface name");
+		return -EINVAL;
+	case KIND_USER:
+		if (memchr(CFIELD(c, k->off, char), 0, CONFIG_USER_MAX) &&
+		    user_ok(CFIELD(c, k->off, char)))
+			return 0;
+		set_err(why, cap, "not a user name");
 		return -EINVAL;
 	}
 	return -EINVAL;
@@ -1392,6 +1448,7 @@ static void print_key(const struct config *c, const struct key_def *k, FILE *out
 		fprintf(out, "%s = %s\n", k->name, choice_name(k, get_number(c, k)));
 		return;
 	case KIND_IFNAME:
+	case KIND_USER:
 		fprintf(out, "%s =%s%s\n", k->name, CFIELD(c, k->off, char)[0] ? " " : "",
 			CFIELD(c, k->off, char));
 		return;

@@ -12,6 +12,8 @@
  * unusable address, or a prefilter that --xdp-required and could not load.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -148,6 +150,38 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* When started as root with [server] user set: switches to that user (and
+ * its groups) once every socket is bound and the prefilter is attached.
+ * Returns 0, or the exit status with the reason logged: 2 for a user that
+ * does not exist (a configuration error), 1 when the switch fails. */
+static int drop_privileges(const struct config *cfg)
+{
+	if (!cfg->user[0])
+		return 0;
+	if (geteuid() != 0) {
+		log_warn("user: not started as root; staying uid %u", (unsigned)geteuid());
+		return 0;
+	}
+	struct passwd *pw = getpwnam(cfg->user);
+	if (!pw) {
+		log_error("--user %s: no such user", cfg->user);
+		return 2;
+	}
+	/* Groups first: after setuid we may no longer change them. */
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_error("--user %s: cannot switch: %s", cfg->user, strerror(errno));
+		return 1;
+	}
+	if (setuid(0) == 0) {
+		log_error("--user %s: root could be regained; refusing to run", cfg->user);
+		return 1;
+	}
+	log_info("user: running as %s (uid %u, gid %u)", pw->pw_name, (unsigned)pw->pw_uid,
+		 (unsigned)pw->pw_gid);
+	return 0;
+}
+
 /* The running configuration and the ones it replaced. Workers may still
  * read a replaced one until their next loop turn, so those are freed only
  * after the workers stop. */
@@ -193,6 +227,7 @@ static void reload(struct configs *cs, struct server *srv)
 	server_reconfigure(srv, fresh);
 	cs->retired[cs->n_retired++] = cs->live;
 	cs->live = fresh;
+	log_set_level((enum log_level)fresh->log_level);
 	log_info("SIGHUP: applied %s", changed);
 }
 
@@ -247,6 +282,7 @@ int main(int argc, char **argv)
 	if (args.print_config)
 		exit(config_print(&cfg, stdout) == 0 ? 0 : 1);
 
+	log_set_level((enum log_level)cfg.log_level);
 	int sfd = signals_setup();
 	if (sfd < 0) {
 		fprintf(stderr, "ringtracker: signal set-up failed: %s\n", strerror(errno));
@@ -280,6 +316,13 @@ int main(int argc, char **argv)
 			server_free(srv);
 			exit(strncmp(err, "--", 2) == 0 ? 2 : 1);
 		}
+	}
+	int dropped = drop_privileges(&cfg);
+	if (dropped) {
+		metrics_stop(metrics);
+		server_free(srv);
+		xdp_destroy(xdp);
+		exit(dropped);
 	}
 	log_info("ready");
 	sdnotify("READY=1");

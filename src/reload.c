@@ -2,8 +2,9 @@
  * waits for a restart (see reload.h).
  *
  * Live: the [tracker] tunables (intervals, timeouts, numwant, connection id
- * lifetime), the [limits], and the [http] request handling keys (timeouts,
- * request line limit, scrape limit, full scrape, trusted proxies). Fixed:
+ * lifetime), the [limits], the [http] request handling keys (timeouts,
+ * request line limit, scrape limit, full scrape, trusted proxies), and the
+ * log level. Fixed:
  * every listener, the worker and CPU set, the [io] sizes, the HTTP
  * connection table size and read buffer size (max_header), and [xdp].
  *
@@ -43,6 +44,7 @@ static const struct field live_fields[] = {
 	F("trusted_proxies", trusted_proxies),
 	F("trusted_proxies", n_trusted_proxies),
 	F("forwarded_header", forwarded_header),
+	F("log_level", log_level),
 };
 
 static const struct field fixed_fields[] = {
@@ -53,6 +55,7 @@ static const struct field fixed_fields[] = {
 	F("metrics", metrics),
 	F("metrics", has_metrics),
 	F("workers", workers),
+	F("user", user),
 	F("cpus", cpus),
 	F("cpus", has_cpus),
 	F("max_connections", http_max_connections),

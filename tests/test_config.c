@@ -1157,3 +1157,22 @@ Test(config, xdp_usage_names_flags_and_keys)
 		cr_assert(strstr(buf, want[i]), "usage lacks '%s':\n%s", want[i], buf);
 	free(buf);
 }
+
+Test(config, user_and_log_level)
+{
+	struct config c;
+	struct config_args a;
+	char err[CONFIG_ERROR_MAX];
+
+	config_defaults(&c);
+	cr_assert_str_eq(c.user, "", "no user switch by default");
+	cr_assert_eq(c.log_level, 2, "info by default");
+	cr_assert_eq(PARSE(&c, &a, err, "--user", "ringtracker", "--log-level", "warn"), 0, "%s",
+		     err);
+	cr_assert_str_eq(c.user, "ringtracker");
+	cr_assert_eq(c.log_level, 1);
+	expect_round_trip(&c);
+	EXPECT_FLAG_ERROR("--user", "not a user name", "--user", "bad/name");
+	EXPECT_FLAG_ERROR("--user", "not a user name", "--user", "9lives");
+	EXPECT_FLAG_ERROR("--log-level", "debug", "--log-level", "debug");
+}

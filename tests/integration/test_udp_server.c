@@ -527,3 +527,36 @@ Test(integration, sighup_applies_live_keys, .timeout = 30)
 	cr_assert(strstr(t.log, "SIGHUP: applied announce_interval"), "%s", t.log);
 	cr_assert(strstr(t.log, "send_slots cannot change while running"), "%s", t.log);
 }
+
+/* Started as root with --user: the process runs as that user once bound,
+ * and still serves. */
+Test(integration, user_switch_after_binding, .timeout = 30)
+{
+	struct tracker t;
+	struct client c;
+	char path[64], line[256], out[8192];
+	unsigned uid = 0;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch users");
+	tracker_start(&t, (const char *[]){ "--user", "nobody", "--workers", "1", NULL });
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t.pid);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u", &uid) == 1)
+			break;
+	fclose(f);
+	cr_assert_eq(uid, 65534, "still uid %u", uid);
+	client_open(&c, &t.udp4);
+	client_connect(&c);
+	close(c.fd);
+	tracker_stop(&t);
+	cr_assert(strstr(t.log, "user: running as nobody"), "%s", t.log);
+
+	cr_assert_eq(run_cli((const char *[]){ "--udp", "127.0.0.1:0", "--http=", "--metrics=",
+					      "--user", "no-such-user-here", NULL },
+			     out, sizeof(out)),
+		     2, "%s", out);
+	cr_assert(strstr(out, "no such user"), "%s", out);
+}
