@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "udp_client.h"
 #include "netaddr.h"
 #include "udp.h"
 
@@ -542,79 +543,6 @@ static bool compact_has(const uint8_t *peers, size_t len, const struct netaddr *
 	return false;
 }
 
-/* ------------------------------------------------ UDP client (BEP 15) */
-
-struct uclient {
-	int fd;
-	uint64_t connection_id;
-	uint32_t next_txid;
-};
-
-static void uclient_open(struct uclient *c, const struct netaddr *server)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = netaddr_to_sockaddr(server, &ss);
-
-	memset(c, 0, sizeof(*c));
-	c->next_txid = (uint32_t)rand();
-	c->fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(c->fd, 0);
-	cr_assert_eq(connect(c->fd, (struct sockaddr *)&ss, len), 0);
-}
-
-/* Sends req, waits for the reply with txid; three tries. Returns its
- * length or -1. */
-static ssize_t uclient_exchange(struct uclient *c, const uint8_t *req, size_t len, uint32_t txid,
-				uint8_t *reply, size_t cap)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		cr_assert_eq(send(c->fd, req, len, 0), (ssize_t)len);
-		double deadline = now_s() + 1.0;
-		while (now_s() < deadline) {
-			struct pollfd p = {.fd = c->fd, .events = POLLIN};
-			if (poll(&p, 1, 100) <= 0)
-				continue;
-			ssize_t n = recv(c->fd, reply, cap, 0);
-			uint32_t got;
-			if (n >= 8) {
-				memcpy(&got, reply + 4, 4);
-				if (ntohl(got) == txid)
-					return n;
-			}
-		}
-	}
-	return -1;
-}
-
-static void uclient_connect(struct uclient *c)
-{
-	uint8_t req[64], reply[64];
-	struct udp_response r;
-	uint32_t txid = c->next_txid++;
-	int len = udp_write_connect_request(req, sizeof(req), txid);
-
-	ssize_t n = uclient_exchange(c, req, (size_t)len, txid, reply, sizeof(reply));
-	cr_assert_eq(n, 16, "UDP connect: no reply");
-	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
-	c->connection_id = r.connection_id;
-}
-
-static void uclient_announce(struct uclient *c, const struct info_hash *ih, uint16_t port,
-			     uint64_t left, uint32_t event, uint8_t *reply, size_t cap,
-			     struct udp_response *r)
-{
-	struct udp_announce_request a = {
-	    .info_hash = *ih, .left = left, .event = event, .num_want = -1, .port = port};
-	uint8_t req[128];
-	uint32_t txid = c->next_txid++;
-
-	memset(a.peer_id.b, 'U', sizeof(a.peer_id.b));
-	int len = udp_write_announce_request(req, sizeof(req), c->connection_id, txid, &a);
-	ssize_t n = uclient_exchange(c, req, (size_t)len, txid, reply, cap);
-	cr_assert_gt(n, 0, "UDP announce: no reply");
-	cr_assert_eq(udp_parse_response(reply, (size_t)n, r), 0);
-	cr_assert_eq(r->action, UDP_ACTION_ANNOUNCE);
-}
 
 /* --------------------------------------------------- 1, 2: announces */
 
@@ -837,9 +765,9 @@ Test(http_integration, udp_and_http_share_swarm, .timeout = 30)
 		struct uclient u;
 		uint16_t uport = (uint16_t)(4000 + i), hport = (uint16_t)(4100 + i);
 
-		uclient_open(&u, &t.udp4);
-		uclient_connect(&u);
-		uclient_announce(&u, &ih, uport, 10, UDP_EVENT_STARTED, reply, sizeof(reply), &ur);
+		uc_open(&u, &t.udp4);
+		uc_connect(&u);
+		uc_announce(&u, &ih, uport, 10, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &ur);
 		cr_assert_eq(ur.announce.leechers, 1);
 
 		announce(&c, &(struct ann){.ih = ih, .port = hport, .left = 0, .event = "started"},
@@ -851,7 +779,7 @@ Test(http_integration, udp_and_http_share_swarm, .timeout = 30)
 		cr_assert(compact_has(p, n, &t.http4, uport),
 			  "torrent %u: HTTP misses the UDP peer", i);
 
-		uclient_announce(&u, &ih, uport, 10, UDP_EVENT_NONE, reply, sizeof(reply), &ur);
+		uc_announce(&u, &ih, uport, 10, UDP_EVENT_NONE, -1, reply, sizeof(reply), &ur);
 		cr_assert_eq(ur.announce.seeders, 1, "torrent %u", i);
 		cr_assert(compact_has(ur.announce.peers, ur.announce.peers_len, &t.udp4, hport),
 			  "torrent %u: UDP misses the HTTP peer", i);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "udp_client.h"
 #include "netaddr.h"
 #include "udp.h"
 
@@ -35,61 +36,6 @@
 
 /* ---- a small BEP 15 client --------------------------------------------- */
 
-struct uclient {
-	int fd;
-	uint64_t cid;
-	uint32_t txid;
-};
-
-static void uopen(struct uclient *c, const struct netaddr *server)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = netaddr_to_sockaddr(server, &ss);
-
-	memset(c, 0, sizeof(*c));
-	c->txid = (uint32_t)rand();
-	c->fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(c->fd, 0);
-	cr_assert_eq(connect(c->fd, (struct sockaddr *)&ss, len), 0);
-}
-
-/* Sends req and waits for the reply with txid (three tries of a second).
- * Returns the reply length; fails the test without a reply. */
-static ssize_t uexchange(struct uclient *c, const uint8_t *req, size_t len, uint32_t txid,
-			 uint8_t *reply, size_t cap)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		cr_assert_eq(send(c->fd, req, len, 0), (ssize_t)len);
-		double deadline = now_s() + 1.0;
-		while (now_s() < deadline) {
-			struct pollfd p = {.fd = c->fd, .events = POLLIN};
-			if (poll(&p, 1, 50) <= 0)
-				continue;
-			ssize_t n = recv(c->fd, reply, cap, 0);
-			uint32_t got;
-			if (n >= 8) {
-				memcpy(&got, reply + 4, 4);
-				if (ntohl(got) == txid)
-					return n;
-			}
-		}
-	}
-	cr_assert_fail("no UDP reply");
-	return -1;
-}
-
-static void uconnect(struct uclient *c)
-{
-	uint8_t req[16], reply[64];
-	struct udp_response r;
-	uint32_t txid = ++c->txid;
-	int len = udp_write_connect_request(req, sizeof(req), txid);
-	ssize_t n = uexchange(c, req, (size_t)len, txid, reply, sizeof(reply));
-
-	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
-	cr_assert_eq(r.action, UDP_ACTION_CONNECT);
-	c->cid = r.connection_id;
-}
 
 /* Announces with connection id cid and event; returns the reply's action. */
 static uint32_t uannounce_with(struct uclient *c, uint64_t cid, const struct info_hash *ih,
@@ -99,21 +45,21 @@ static uint32_t uannounce_with(struct uclient *c, uint64_t cid, const struct inf
 	    .info_hash = *ih, .left = left, .event = event, .num_want = -1, .port = port};
 	uint8_t req[128], reply[2048];
 	struct udp_response r;
-	uint32_t txid = ++c->txid;
+	uint32_t txid = ++c->next_txid;
 
 	memset(a.peer_id.b, 'M', sizeof(a.peer_id.b));
 	int len = udp_write_announce_request(req, sizeof(req), cid, txid, &a);
 	cr_assert_gt(len, 0);
 	if (event > UDP_EVENT_STOPPED)
 		req[83] = (uint8_t)event; /* the writer may refuse an unknown event */
-	ssize_t n = uexchange(c, req, (size_t)len, txid, reply, sizeof(reply));
+	ssize_t n = uc_exchange(c, req, (size_t)len, txid, reply, sizeof(reply));
 	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
 	return r.action;
 }
 
 static void uannounce(struct uclient *c, const struct info_hash *ih, uint16_t port, uint64_t left)
 {
-	cr_assert_eq(uannounce_with(c, c->cid, ih, port, left, UDP_EVENT_STARTED),
+	cr_assert_eq(uannounce_with(c, c->connection_id, ih, port, left, UDP_EVENT_STARTED),
 		     UDP_ACTION_ANNOUNCE);
 }
 
@@ -121,9 +67,9 @@ static void uscrape(struct uclient *c, const struct info_hash *ih)
 {
 	uint8_t req[64], reply[256];
 	struct udp_response r;
-	uint32_t txid = ++c->txid;
-	int len = udp_write_scrape_request(req, sizeof(req), c->cid, txid, ih, 1);
-	ssize_t n = uexchange(c, req, (size_t)len, txid, reply, sizeof(reply));
+	uint32_t txid = ++c->next_txid;
+	int len = udp_write_scrape_request(req, sizeof(req), c->connection_id, txid, ih, 1);
+	ssize_t n = uc_exchange(c, req, (size_t)len, txid, reply, sizeof(reply));
 
 	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
 	cr_assert_eq(r.action, UDP_ACTION_SCRAPE);
@@ -236,24 +182,24 @@ Test(metrics_integration, counters_move_with_traffic, .timeout = 60)
 	cr_assert_null(strstr(page, "ringtracker_xdp_packets_total"), "no prefilter, no verdicts");
 
 	/* UDP over IPv4: two peers of h1 (a seeder, a leecher) and a scrape. */
-	uopen(&a, &t.udp4);
-	uopen(&b, &t.udp4);
-	uconnect(&a);
-	uconnect(&b);
+	uc_open(&a, &t.udp4);
+	uc_open(&b, &t.udp4);
+	uc_connect(&a);
+	uc_connect(&b);
 	uannounce(&a, &h1, 7001, 0);
 	uannounce(&b, &h1, 7002, 100);
 	uscrape(&a, &h1);
 	/* Errors: a forged connection id, an unknown event with a valid id
 	 * (answered), and a runt (dropped: it proves no address). */
-	cr_assert_eq(uannounce_with(&a, a.cid ^ 0x5a5a, &h1, 7001, 0, UDP_EVENT_NONE),
+	cr_assert_eq(uannounce_with(&a, a.connection_id ^ 0x5a5a, &h1, 7001, 0, UDP_EVENT_NONE),
 		     UDP_ACTION_ERROR);
-	cr_assert_eq(uannounce_with(&a, a.cid, &h1, 7001, 0, 9), UDP_ACTION_ERROR);
+	cr_assert_eq(uannounce_with(&a, a.connection_id, &h1, 7001, 0, 9), UDP_ACTION_ERROR);
 	cr_assert_eq(send(a.fd, "runt", 4, 0), 4);
 	/* UDP over IPv6: a seeder and a leecher of h2. */
-	uopen(&c, &t.udp6);
-	uopen(&d, &t.udp6);
-	uconnect(&c);
-	uconnect(&d);
+	uc_open(&c, &t.udp6);
+	uc_open(&d, &t.udp6);
+	uc_connect(&c);
+	uc_connect(&d);
 	uannounce(&c, &h2, 7003, 50);
 	uannounce(&d, &h2, 7004, 0);
 	/* HTTP: a leecher over IPv4 and a seeder over IPv6 of h3, a scrape, a 404. */
@@ -377,8 +323,8 @@ Test(metrics_integration, promtool_accepts_the_page, .timeout = 60)
 			     "installs it): page format not checked",
 			     PROMTOOL);
 	tracker_start(&t, (const char *[]){"--workers", "2", NULL});
-	uopen(&a, &t.udp4);
-	uconnect(&a);
+	uc_open(&a, &t.udp4);
+	uc_connect(&a);
 	uannounce(&a, &ih, 7100, 0);
 	http_announce(&t.http6, &ih, 7101, 5);
 	usleep(1100 * 1000); /* gauges refreshed */
@@ -421,8 +367,8 @@ Test(metrics_integration, top_lists_busiest_first, .timeout = 60)
 	struct info_hash busy = hash_of(820), mid = hash_of(821), quiet = hash_of(822);
 
 	tracker_start(&t, (const char *[]){"--workers", "2", NULL});
-	uopen(&a, &t.udp4);
-	uconnect(&a);
+	uc_open(&a, &t.udp4);
+	uc_connect(&a);
 	for (uint16_t p = 0; p < 4; p++)
 		uannounce(&a, &busy, (uint16_t)(7200 + p), p == 0 ? 0 : 10);
 	for (uint16_t p = 0; p < 2; p++)

@@ -23,134 +23,37 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "udp_client.h"
 #include "netaddr.h"
 #include "udp.h"
 
-/* --- a BEP 15 client --- */
-
-struct client {
-	int fd;
-	struct netaddr server;
-	uint64_t connection_id;
-	uint32_t next_txid;
-};
-
-static void client_open(struct client *c, const struct netaddr *server)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = netaddr_to_sockaddr(server, &ss);
-
-	memset(c, 0, sizeof(*c));
-	c->server = *server;
-	c->next_txid = (uint32_t)rand();
-	c->fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(c->fd, 0);
-	cr_assert_eq(connect(c->fd, (struct sockaddr *)&ss, len), 0);
-}
-
-/* Sends req and waits for a reply with the same transaction id; retries
- * three times (UDP may drop). Returns the reply length or -1. */
-static ssize_t client_exchange(struct client *c, const uint8_t *req, size_t len, uint32_t txid,
-			       uint8_t *reply, size_t cap)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		cr_assert_eq(send(c->fd, req, len, 0), (ssize_t)len);
-		double deadline = now_s() + 1.0;
-		while (now_s() < deadline) {
-			struct pollfd p = { .fd = c->fd, .events = POLLIN };
-			if (poll(&p, 1, 100) <= 0)
-				continue;
-			ssize_t n = recv(c->fd, reply, cap, 0);
-			uint32_t got;
-			if (n >= 8) {
-				memcpy(&got, reply + 4, 4);
-				if (ntohl(got) == txid)
-					return n;
-			}
-		}
-	}
-	return -1;
-}
-
-static void client_connect(struct client *c)
-{
-	uint8_t req[64], reply[64];
-	struct udp_response r;
-	uint32_t txid = c->next_txid++;
-	int len = udp_write_connect_request(req, sizeof(req), txid);
-
-	ssize_t n = client_exchange(c, req, (size_t)len, txid, reply, sizeof(reply));
-	cr_assert_eq(n, 16, "connect: no reply");
-	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
-	cr_assert_eq(r.action, UDP_ACTION_CONNECT);
-	c->connection_id = r.connection_id;
-}
-
-/* Announces and parses the reply into *r (pointing into reply). */
-static void client_announce(struct client *c, const struct info_hash *ih, uint16_t port,
-			    uint64_t left, uint32_t event, int32_t numwant, uint8_t *reply,
-			    size_t cap, struct udp_response *r)
-{
-	struct udp_announce_request a = {
-		.info_hash = *ih,
-		.left = left,
-		.event = event,
-		.num_want = numwant,
-		.port = port,
-	};
-	uint8_t req[128];
-	uint32_t txid = c->next_txid++;
-
-	memset(a.peer_id.b, 'P', sizeof(a.peer_id.b));
-	int len = udp_write_announce_request(req, sizeof(req), c->connection_id, txid, &a);
-	cr_assert_eq(len, 98);
-	ssize_t n = client_exchange(c, req, (size_t)len, txid, reply, cap);
-	cr_assert_gt(n, 0, "announce: no reply");
-	cr_assert_eq(udp_parse_response(reply, (size_t)n, r), 0);
-}
-
-/* True when the compact peer list holds ip:port. */
-static bool peers_contain(const struct udp_response *r, const struct netaddr *ip, uint16_t port)
-{
-	size_t rec = ip->family == AF_INET6 ? UDP_PEER6_LEN : UDP_PEER4_LEN;
-	size_t iplen = rec - 2;
-
-	for (size_t off = 0; off + rec <= r->announce.peers_len; off += rec) {
-		const uint8_t *p = r->announce.peers + off;
-		if (memcmp(p, ip->ip, iplen) == 0 && p[iplen] == port >> 8 &&
-		    p[iplen + 1] == (port & 0xff))
-			return true;
-	}
-	return false;
-}
-
 static void two_peers_see_each_other(const struct netaddr *server)
 {
-	struct client a, b;
+	struct uclient a, b;
 	uint8_t reply[2048];
 	struct udp_response r;
 	struct info_hash ih = hash_of(server->family == AF_INET6 ? 2 : 1);
 	size_t rec = server->family == AF_INET6 ? UDP_PEER6_LEN : UDP_PEER4_LEN;
 
-	client_open(&a, server);
-	client_open(&b, server);
-	client_connect(&a);
-	client_connect(&b);
-	client_announce(&a, &ih, 1111, 1000, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_open(&a, server);
+	uc_open(&b, server);
+	uc_connect(&a);
+	uc_connect(&b);
+	uc_announce(&a, &ih, 1111, 1000, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
 	cr_assert_eq(r.announce.leechers, 1);
 	cr_assert_eq(r.announce.seeders, 0);
 	cr_assert_eq(r.announce.peers_len, 0, "the requester must not get itself");
 
-	client_announce(&b, &ih, 2222, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&b, &ih, 2222, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.announce.leechers, 1);
 	cr_assert_eq(r.announce.seeders, 1);
 	cr_assert_eq(r.announce.peers_len, rec);
-	cr_assert(peers_contain(&r, server, 1111), "B does not see A");
+	cr_assert(uc_peers_contain(&r, server, 1111), "B does not see A");
 
-	client_announce(&a, &ih, 1111, 1000, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+	uc_announce(&a, &ih, 1111, 1000, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.announce.peers_len, rec);
-	cr_assert(peers_contain(&r, server, 2222), "A does not see B");
+	cr_assert(uc_peers_contain(&r, server, 2222), "A does not see B");
 	close(a.fd);
 	close(b.fd);
 }
@@ -168,21 +71,21 @@ Test(integration, two_peers_see_each_other_ipv4_and_ipv6, .timeout = 30)
 Test(integration, families_are_kept_apart, .timeout = 30)
 {
 	struct tracker t;
-	struct client c4, c6;
+	struct uclient c4, c6;
 	uint8_t reply[2048];
 	struct udp_response r;
 	struct info_hash ih = hash_of(7);
 
 	tracker_start(&t, (const char *[]){ "--workers", "1", NULL });
-	client_open(&c4, &t.udp4);
-	client_open(&c6, &t.udp6);
-	client_connect(&c4);
-	client_connect(&c6);
-	client_announce(&c4, &ih, 4444, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
-	client_announce(&c6, &ih, 6666, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
+	uc_open(&c4, &t.udp4);
+	uc_open(&c6, &t.udp6);
+	uc_connect(&c4);
+	uc_connect(&c6);
+	uc_announce(&c4, &ih, 4444, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
+	uc_announce(&c6, &ih, 6666, 5, UDP_EVENT_STARTED, 50, reply, sizeof(reply), &r);
 	cr_assert_eq(r.announce.leechers, 2, "one swarm for both families");
 	cr_assert_eq(r.announce.peers_len, 0, "an IPv6 client got IPv4 peers");
-	client_announce(&c4, &ih, 4444, 5, UDP_EVENT_NONE, 50, reply, sizeof(reply), &r);
+	uc_announce(&c4, &ih, 4444, 5, UDP_EVENT_NONE, 50, reply, sizeof(reply), &r);
 	cr_assert_eq(r.announce.peers_len, 0, "an IPv4 client got IPv6 peers");
 	close(c4.fd);
 	close(c6.fd);
@@ -201,16 +104,16 @@ Test(integration, torrents_owned_by_another_worker_work, .timeout = 60)
 	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
 	for (unsigned i = 0; i < TORRENTS; i++) {
 		struct info_hash ih = hash_of(100 + i);
-		struct client a, b;
-		client_open(&a, &t.udp4);
-		client_open(&b, &t.udp4);
-		client_connect(&a);
-		client_connect(&b);
-		client_announce(&a, &ih, 3000, 10, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
-		client_announce(&b, &ih, 3001, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+		struct uclient a, b;
+		uc_open(&a, &t.udp4);
+		uc_open(&b, &t.udp4);
+		uc_connect(&a);
+		uc_connect(&b);
+		uc_announce(&a, &ih, 3000, 10, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+		uc_announce(&b, &ih, 3001, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 		cr_assert_eq(r.announce.seeders, 1, "torrent %u", i);
 		cr_assert_eq(r.announce.leechers, 1, "torrent %u", i);
-		cr_assert(peers_contain(&r, &t.udp4, 3000), "torrent %u: peer missing", i);
+		cr_assert(uc_peers_contain(&r, &t.udp4, 3000), "torrent %u: peer missing", i);
 		close(a.fd);
 		close(b.fd);
 	}
@@ -223,24 +126,24 @@ Test(integration, torrents_owned_by_another_worker_work, .timeout = 60)
 Test(integration, scrape_counts_in_request_order, .timeout = 30)
 {
 	struct tracker t;
-	struct client a, b;
+	struct uclient a, b;
 	uint8_t reply[2048], req[2048];
 	struct udp_response r;
 	struct info_hash hashes[3] = { hash_of(201), hash_of(202), hash_of(203) };
 
 	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
-	client_open(&a, &t.udp4);
-	client_open(&b, &t.udp4);
-	client_connect(&a);
-	client_connect(&b);
+	uc_open(&a, &t.udp4);
+	uc_open(&b, &t.udp4);
+	uc_connect(&a);
+	uc_connect(&b);
 	/* 201: one seeder that completed, one leecher; 202 unknown; 203: one leecher. */
-	client_announce(&a, &hashes[0], 5000, 0, UDP_EVENT_COMPLETED, -1, reply, sizeof(reply), &r);
-	client_announce(&b, &hashes[0], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
-	client_announce(&b, &hashes[2], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&a, &hashes[0], 5000, 0, UDP_EVENT_COMPLETED, -1, reply, sizeof(reply), &r);
+	uc_announce(&b, &hashes[0], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&b, &hashes[2], 5001, 9, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 
 	uint32_t txid = a.next_txid++;
 	int len = udp_write_scrape_request(req, sizeof(req), a.connection_id, txid, hashes, 3);
-	ssize_t n = client_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
+	ssize_t n = uc_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
 	cr_assert_eq(n, 8 + 3 * 12);
 	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
 	cr_assert_eq(r.action, UDP_ACTION_SCRAPE);
@@ -256,12 +159,12 @@ Test(integration, scrape_counts_in_request_order, .timeout = 30)
 	struct info_hash many[40];
 	for (unsigned i = 0; i < 40; i++) {
 		many[i] = hash_of(300 + i);
-		client_announce(&a, &many[i], 5000, i % 2 ? 0 : 7, UDP_EVENT_STARTED, 0, reply,
+		uc_announce(&a, &many[i], 5000, i % 2 ? 0 : 7, UDP_EVENT_STARTED, 0, reply,
 				sizeof(reply), &r);
 	}
 	txid = a.next_txid++;
 	len = udp_write_scrape_request(req, sizeof(req), a.connection_id, txid, many, 40);
-	n = client_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
+	n = uc_exchange(&a, req, (size_t)len, txid, reply, sizeof(reply));
 	cr_assert_eq(n, 8 + 40 * 12);
 	cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
 	for (unsigned i = 0; i < 40; i++) {
@@ -277,22 +180,22 @@ Test(integration, scrape_counts_in_request_order, .timeout = 30)
 Test(integration, bad_connection_id_gets_error_and_no_registration, .timeout = 30)
 {
 	struct tracker t;
-	struct client c, d;
+	struct uclient c, d;
 	uint8_t reply[2048];
 	struct udp_response r;
 	struct info_hash ih = hash_of(400);
 
 	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
-	client_open(&c, &t.udp4);
-	client_connect(&c);
+	uc_open(&c, &t.udp4);
+	uc_connect(&c);
 	c.connection_id ^= 1; /* forged */
-	client_announce(&c, &ih, 7000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c, &ih, 7000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ERROR);
 	cr_assert(r.error.len > 0);
 
-	client_open(&d, &t.udp4);
-	client_connect(&d);
-	client_announce(&d, &ih, 7001, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_open(&d, &t.udp4);
+	uc_connect(&d);
+	uc_announce(&d, &ih, 7001, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
 	cr_assert_eq(r.announce.leechers, 1, "the forged announce registered a peer");
 	cr_assert_eq(r.announce.peers_len, 0);
@@ -305,14 +208,14 @@ Test(integration, bad_connection_id_gets_error_and_no_registration, .timeout = 3
 Test(integration, survives_junk, .timeout = 60)
 {
 	struct tracker t;
-	struct client c;
+	struct uclient c;
 	uint8_t junk[4096], reply[2048];
 	struct udp_response r;
 	struct info_hash ih = hash_of(500);
 
 	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
-	client_open(&c, &t.udp4);
-	client_connect(&c);
+	uc_open(&c, &t.udp4);
+	uc_connect(&c);
 	srand(12345);
 	for (int i = 0; i < 10000; i++) {
 		size_t len;
@@ -350,10 +253,10 @@ Test(integration, survives_junk, .timeout = 60)
 	/* Drain the error replies the junk earned. */
 	while (recv(c.fd, reply, sizeof(reply), MSG_DONTWAIT) > 0)
 		;
-	struct client v;
-	client_open(&v, &t.udp4);
-	client_connect(&v);
-	client_announce(&v, &ih, 8000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	struct uclient v;
+	uc_open(&v, &t.udp4);
+	uc_connect(&v);
+	uc_announce(&v, &ih, 8000, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
 	cr_assert_eq(r.announce.leechers, 1);
 	close(c.fd);
@@ -412,7 +315,7 @@ Test(integration, print_config_round_trips, .timeout = 30)
 Test(integration, limits_answer_with_errors_and_keep_serving, .timeout = 30)
 {
 	struct tracker t;
-	struct client c[3];
+	struct uclient c[3];
 	uint8_t reply[2048];
 	struct udp_response r;
 	char path[] = "/tmp/ringtracker-limits-XXXXXX";
@@ -426,25 +329,25 @@ Test(integration, limits_answer_with_errors_and_keep_serving, .timeout = 30)
 	tracker_start(&t, (const char *[]){ "-c", path, "--workers", "1", NULL });
 	unlink(path);
 	for (int i = 0; i < 3; i++) {
-		client_open(&c[i], &t.udp4);
-		client_connect(&c[i]);
+		uc_open(&c[i], &t.udp4);
+		uc_connect(&c[i]);
 	}
-	client_announce(&c[0], &h1, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[0], &h1, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
-	client_announce(&c[0], &h2, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[0], &h2, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
-	client_announce(&c[0], &h3, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[0], &h3, 9000, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ERROR, "third torrent accepted over the limit");
 	cr_assert(memmem(r.error.message, r.error.len, "torrent limit", 13));
 
-	client_announce(&c[1], &h1, 9001, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[1], &h1, 9001, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
-	client_announce(&c[2], &h1, 9002, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[2], &h1, 9002, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ERROR, "third peer accepted over the limit");
 	cr_assert(memmem(r.error.message, r.error.len, "peer limit", 10));
 
 	/* Existing peers and torrents still served. */
-	client_announce(&c[0], &h1, 9000, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+	uc_announce(&c[0], &h1, 9000, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
 	cr_assert_eq(r.announce.leechers, 2);
 	for (int i = 0; i < 3; i++)
@@ -490,7 +393,7 @@ Test(integration, unusable_cpu_exits_2, .timeout = 30)
 Test(integration, sighup_applies_live_keys, .timeout = 30)
 {
 	struct tracker t;
-	struct client c;
+	struct uclient c;
 	uint8_t reply[2048];
 	struct udp_response r;
 	struct info_hash ih = hash_of(700);
@@ -503,9 +406,9 @@ Test(integration, sighup_applies_live_keys, .timeout = 30)
 	cr_assert_eq(write(fd, before, strlen(before)), (ssize_t)strlen(before));
 	close(fd);
 	tracker_start(&t, (const char *[]){ "-c", path, "--workers", "2", NULL });
-	client_open(&c, &t.udp4);
-	client_connect(&c);
-	client_announce(&c, &ih, 1, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_open(&c, &t.udp4);
+	uc_connect(&c);
+	uc_announce(&c, &ih, 1, 1, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
 	cr_assert_eq(r.announce.interval, 1800);
 
 	FILE *f = fopen(path, "w");
@@ -517,7 +420,7 @@ Test(integration, sighup_applies_live_keys, .timeout = 30)
 	bool applied = false;
 	for (int i = 0; i < 50 && !applied; i++) {
 		usleep(20000);
-		client_announce(&c, &ih, 1, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+		uc_announce(&c, &ih, 1, 1, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
 		applied = r.announce.interval == 600;
 	}
 	cr_assert(applied, "announce_interval not applied after SIGHUP");
@@ -533,7 +436,7 @@ Test(integration, sighup_applies_live_keys, .timeout = 30)
 Test(integration, user_switch_after_binding, .timeout = 30)
 {
 	struct tracker t;
-	struct client c;
+	struct uclient c;
 	char path[64], line[256], out[8192];
 	unsigned uid = 0;
 
@@ -548,8 +451,8 @@ Test(integration, user_switch_after_binding, .timeout = 30)
 			break;
 	fclose(f);
 	cr_assert_eq(uid, 65534, "still uid %u", uid);
-	client_open(&c, &t.udp4);
-	client_connect(&c);
+	uc_open(&c, &t.udp4);
+	uc_connect(&c);
 	close(c.fd);
 	tracker_stop(&t);
 	cr_assert(strstr(t.log, "user: running as nobody"), "%s", t.log);
