@@ -630,55 +630,44 @@ static bool user_ok(const char *name)
 	return true;
 }
 
-static int apply_user(struct config *c, const struct key_def *k, const char *value, char *why,
-		      size_t cap)
+/* A name key (user, interface): blanks trimmed, checked by ok, stored
+ * NUL-padded in a field of max bytes; explain says what a valid one is. */
+static int apply_name(struct config *c, const struct key_def *k, const char *value, char *why,
+		      size_t cap, size_t max, bool (*ok)(const char *), const char *explain)
 {
 	char *dst = FIELD(c, k->off, char);
 	struct list_iter it;
-	char name[CONFIG_USER_MAX];
+	char name[64];
 	size_t len;
 
-	list_begin(&it, value);
+	list_begin(&it, value); /* trims blanks; it.p is NULL for an empty value */
 	len = it.p ? (size_t)(it.end - it.p) : 0;
-	if (len >= sizeof(name))
+	if (len >= max || len >= sizeof(name))
 		goto bad;
 	memcpy(name, it.p ? it.p : "", len);
 	name[len] = '\0';
-	if (!user_ok(name))
+	if (!ok(name))
 		goto bad;
-	memset(dst, 0, CONFIG_USER_MAX);
+	memset(dst, 0, max);
 	memcpy(dst, name, len);
 	return 0;
 bad:
-	set_err(why, cap, "'%.64s' is not a user name (up to %d letters, digits, '_', '.', '-')",
-		value, CONFIG_USER_MAX - 1);
+	set_err(why, cap, "'%.64s' is not %s", value, explain);
 	return -EINVAL;
+}
+
+static int apply_user(struct config *c, const struct key_def *k, const char *value, char *why,
+		      size_t cap)
+{
+	return apply_name(c, k, value, why, cap, CONFIG_USER_MAX, user_ok,
+			  "a user name (up to 32 letters, digits, '_', '.', '-')");
 }
 
 static int apply_ifname(struct config *c, const struct key_def *k, const char *value, char *why,
 			size_t cap)
 {
-	char *dst = FIELD(c, k->off, char);
-	struct list_iter it;
-	char name[CONFIG_IFNAME_MAX];
-	size_t len;
-
-	list_begin(&it, value); /* trims blanks; it.p is NULL for an empty value */
-	len = it.p ? (size_t)(it.end - it.p) : 0;
-	if (len >= sizeof(name))
-		goto bad;
-	memcpy(name, it.p ? it.p : "", len);
-	name[len] = '\0';
-	if (!ifname_ok(name))
-		goto bad;
-	memset(dst, 0, CONFIG_IFNAME_MAX);
-	memcpy(dst, name, len);
-	return 0;
-bad:
-	set_err(why, cap,
-		"'%.64s' is not an interface name (1 to %d characters, no '/', ':' or blanks)",
-		value, CONFIG_IFNAME_MAX - 1);
-	return -EINVAL;
+	return apply_name(c, k, value, why, cap, CONFIG_IFNAME_MAX, ifname_ok,
+			  "an interface name (1 to 15 characters, no '/', ':' or blanks)");
 }
 
 /* Writes the key's choices as "a, b or c" into buf. */
