@@ -12,6 +12,7 @@
 #   make fuzz       build the libFuzzer harnesses and run each FUZZ_SECONDS
 #   make bench      ringtracker vs opentracker vs the ceiling (bench/README.md)
 #   make microbench hot-path ns/op (bench/micro.c)
+#   make xdp-flood  junk flood with and without the XDP prefilter (root)
 #   make format     clang-format every source file
 #   make clean
 
@@ -66,7 +67,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c) $(wildcard tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(B)/%.o)
 
-.PHONY: all server tests run test test-suite fuzz fuzz-build bench microbench format clean deps
+.PHONY: all server tests run test test-suite fuzz fuzz-build bench microbench xdp-flood format clean \
+	deps
 
 # Tools beside the server: the load generator and the stateless ceiling
 # responder (bench/), and the tracker client (tools/). Each is built from its
@@ -86,6 +88,9 @@ TOOLS += build/ringtracker-client
 endif
 ifneq ($(wildcard bench/micro.c),)
 TOOLS += build/ringtracker-micro
+endif
+ifneq ($(wildcard bench/flood.c),)
+TOOLS += build/ringtracker-flood
 endif
 
 ifeq ($(VARIANT),release)
@@ -142,6 +147,9 @@ build/ringtracker-client: $(CLIENT_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
 build/ringtracker-micro: $(B)/bench/micro.o $(B)/libringtracker.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+build/ringtracker-flood: $(B)/bench/flood.o
+	$(CC) $(CFLAGS_ALL) -o $@ $^
+
 # One Criterion runner holding every unit and integration suite, so that one
 # summary line covers them all.
 $(B)/tests/ringtracker-tests: $(TEST_OBJS) $(B)/libringtracker.a
@@ -197,10 +205,16 @@ fuzz:
 	@echo "fuzz: clang's libFuzzer runtime not found (libclang-rt-14-dev); skipped"
 endif
 
-# Side-by-side benchmark (bench/run-bench.sh; knobs: RUNS, DURATION, CASES, ...)
+# Side-by-side benchmark (bench/run-bench.sh; knobs: RUNS, DURATION, CASES, ...),
+# then the junk flood with and without the XDP prefilter (needs root).
 bench: deps
 	$(MAKE) VARIANT=release all
 	bash bench/run-bench.sh
+	bash bench/xdp-flood.sh
+
+xdp-flood:
+	$(MAKE) VARIANT=release all
+	bash bench/xdp-flood.sh
 
 # Hot-path microbenchmarks (not part of make test).
 microbench:
