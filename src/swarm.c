@@ -15,10 +15,14 @@
  * bucket is SipHash-2-4 (crypto_shorthash) of the info hash keyed by the
  * shard's seed, so nobody can aim crafted hashes at one bucket. The table
  * doubles at load 3/4 and never shrinks. A torrent keeps up to 2 IPv4 peers and
- * 1 IPv6 peer inline; more go to a heap array (power-of-two capacity, doubled
- * when full, halved when a quarter full, back inline when it fits). Each peer
- * array is sorted by (ip, port) bytes, so finding a peer is a binary search and
- * adding/removing one is a memmove.
+ * 1 IPv6 peer inline; more go to a heap array whose capacity fills one of the
+ * allocator's size classes (jemalloc: four per doubling). A full array grows
+ * to the next class (by 1/8 to 1/4, about 10% slack on average); one at most
+ * half full shrinks to the class holding about 5/4 of its peers; it goes back
+ * inline when the peers fit there. The record keeps a 1-byte index into a
+ * per-family table of these capacities. Each peer array is sorted by (ip,
+ * port) bytes, so finding a peer is a binary search and adding/removing one is
+ * a memmove.
  *
  * Memory: the shard owns everything it allocates. memory_bytes charges the
  * table and the peer arrays by capacity (not malloc's overhead); growth past
@@ -89,16 +93,16 @@ struct swarm_torrent {
 	uint32_t n4;	     /* IPv4 peers */
 	union {
 		struct swarm_peer4 in[INLINE4];
-		uint8_t *heap; /* when cap4_log != 0 */
+		uint8_t *heap; /* when cap4_cls != 0 */
 	} v4;
 	uint32_t n6; /* IPv6 peers */
 	uint8_t used;
-	uint8_t cap4_log; /* 0: inline; else heap capacity 1 << cap4_log */
-	uint8_t cap6_log; /* 0: inline; else heap capacity 1 << cap6_log */
+	uint8_t cap4_cls; /* 0: inline; else heap capacity CAP4[cap4_cls] */
+	uint8_t cap6_cls; /* 0: inline; else heap capacity CAP6[cap6_cls] */
 	uint8_t pad;
 	union {
 		struct swarm_peer6 in[INLINE6];
-		uint8_t *heap; /* when cap6_log != 0 */
+		uint8_t *heap; /* when cap6_cls != 0 */
 	} v6;
 };
 
@@ -114,16 +118,64 @@ struct swarm {
 	struct swarm_stats st;
 };
 
+/* Heap capacities by class index (0: inline), one table per family. Entry
+ * k + 1 is the most peers that fit in the jemalloc size class (8, 16, then
+ * 16-byte steps to 128, then four classes per doubling) of room for entry k
+ * plus one peer: growth is by 1/8 to 1/4 and a capacity uses all its block.
+ * The first is the class of room for inline + 1 peers (IPv6: 2); the last is
+ * 2^31. Generated; tests/test_swarm.c checks the growth steps. */
+static const uint32_t CAP4[] = {
+    0,		 4u,	      6u,	   8u,	       10u,	   12u,	       14u,
+    16u,	 20u,	      24u,	   28u,	       32u,	   40u,	       48u,
+    56u,	 64u,	      80u,	   96u,	       112u,	   128u,       160u,
+    192u,	 224u,	      256u,	   320u,       384u,	   448u,       512u,
+    640u,	 768u,	      896u,	   1024u,      1280u,	   1536u,      1792u,
+    2048u,	 2560u,	      3072u,	   3584u,      4096u,	   5120u,      6144u,
+    7168u,	 8192u,	      10240u,	   12288u,     14336u,	   16384u,     20480u,
+    24576u,	 28672u,      32768u,	   40960u,     49152u,	   57344u,     65536u,
+    81920u,	 98304u,      114688u,	   131072u,    163840u,	   196608u,    229376u,
+    262144u,	 327680u,     393216u,	   458752u,    524288u,	   655360u,    786432u,
+    917504u,	 1048576u,    1310720u,	   1572864u,   1835008u,   2097152u,   2621440u,
+    3145728u,	 3670016u,    4194304u,	   5242880u,   6291456u,   7340032u,   8388608u,
+    10485760u,	 12582912u,   14680064u,   16777216u,  20971520u,  25165824u,  29360128u,
+    33554432u,	 41943040u,   50331648u,   58720256u,  67108864u,  83886080u,  100663296u,
+    117440512u,	 134217728u,  167772160u,  201326592u, 234881024u, 268435456u, 335544320u,
+    402653184u,	 469762048u,  536870912u,  671088640u, 805306368u, 939524096u, 1073741824u,
+    1342177280u, 1610612736u, 1879048192u, 2147483648u};
+static const uint32_t CAP6[] = {
+    0,		2u,	    3u,		 4u,	      5u,	   6u,		8u,
+    9u,		11u,	    12u,	 16u,	      19u,	   22u,		25u,
+    32u,	38u,	    44u,	 51u,	      64u,	   76u,		89u,
+    102u,	128u,	    153u,	 179u,	      204u,	   256u,	307u,
+    358u,	409u,	    512u,	 614u,	      716u,	   819u,	1024u,
+    1228u,	1433u,	    1638u,	 2048u,	      2457u,	   2867u,	3276u,
+    4096u,	4915u,	    5734u,	 6553u,	      8192u,	   9830u,	11468u,
+    13107u,	16384u,	    19660u,	 22937u,      26214u,	   32768u,	39321u,
+    45875u,	52428u,	    65536u,	 78643u,      91750u,	   104857u,	131072u,
+    157286u,	183500u,    209715u,	 262144u,     314572u,	   367001u,	419430u,
+    524288u,	629145u,    734003u,	 838860u,     1048576u,	   1258291u,	1468006u,
+    1677721u,	2097152u,   2516582u,	 2936012u,    3355443u,	   4194304u,	5033164u,
+    5872025u,	6710886u,   8388608u,	 10066329u,   11744051u,   13421772u,	16777216u,
+    20132659u,	23488102u,  26843545u,	 33554432u,   40265318u,   46976204u,	53687091u,
+    67108864u,	80530636u,  93952409u,	 107374182u,  134217728u,  161061273u,	187904819u,
+    214748364u, 268435456u, 322122547u,	 375809638u,  429496729u,  536870912u,	644245094u,
+    751619276u, 858993459u, 1073741824u, 1288490188u, 1503238553u, 1717986918u, 2147483648u};
+
+#define NCLS4 (sizeof(CAP4) / sizeof(CAP4[0]))
+#define NCLS6 (sizeof(CAP6) / sizeof(CAP6[0]))
+static_assert(NCLS4 <= 256 && NCLS6 <= 256, "a class index fits a byte");
+
 /* Per-family constants. */
 struct fam {
-	size_t esz;	  /* bytes per peer record */
-	size_t ksz;	  /* bytes of (ip, port), the compact record */
-	uint32_t inl;	  /* peers kept inline */
-	unsigned min_log; /* log2 of the first heap capacity */
+	size_t esz;	     /* bytes per peer record */
+	size_t ksz;	     /* bytes of (ip, port), the compact record */
+	uint32_t inl;	     /* peers kept inline */
+	const uint32_t *cap; /* heap capacity by class index */
+	unsigned ncls;	     /* entries of cap */
 };
 
-static const struct fam FAM4 = {sizeof(struct swarm_peer4), 6, INLINE4, 2};
-static const struct fam FAM6 = {sizeof(struct swarm_peer6), 18, INLINE6, 1};
+static const struct fam FAM4 = {sizeof(struct swarm_peer4), 6, INLINE4, CAP4, NCLS4};
+static const struct fam FAM6 = {sizeof(struct swarm_peer6), 18, INLINE6, CAP6, NCLS6};
 
 /* A view of one family's peer array in a torrent. */
 struct pvec {
@@ -131,7 +183,7 @@ struct pvec {
 	uint8_t *inl;	/* inline storage */
 	uint8_t **heap; /* heap pointer; shares storage with inl */
 	uint32_t *len;
-	uint8_t *caplog; /* 0: inline */
+	uint8_t *cls;	 /* capacity class; 0: inline */
 	uint64_t *total; /* the shard's peer count of this family */
 };
 
@@ -226,14 +278,14 @@ static struct pvec pvec_of(struct swarm *s, struct swarm_torrent *t, bool v6)
 {
 	if (v6)
 		return (struct pvec){&FAM6,  (uint8_t *)t->v6.in, &t->v6.heap,
-				     &t->n6, &t->cap6_log,	  &s->st.peers6};
+				     &t->n6, &t->cap6_cls,	  &s->st.peers6};
 	return (struct pvec){&FAM4,  (uint8_t *)t->v4.in, &t->v4.heap,
-			     &t->n4, &t->cap4_log,	  &s->st.peers4};
+			     &t->n4, &t->cap4_cls,	  &s->st.peers4};
 }
 
 static uint8_t *pvec_data(const struct pvec *v)
 {
-	return *v->caplog ? *v->heap : v->inl;
+	return *v->cls ? *v->heap : v->inl;
 }
 
 static uint8_t *pvec_at(const struct pvec *v, uint32_t i)
@@ -243,7 +295,7 @@ static uint8_t *pvec_at(const struct pvec *v, uint32_t i)
 
 static size_t pvec_heap_bytes(const struct pvec *v)
 {
-	return *v->caplog ? ((size_t)1 << *v->caplog) * v->f->esz : 0;
+	return (size_t)v->f->cap[*v->cls] * v->f->esz; /* cap[0] is 0 */
 }
 
 static uint16_t peer_stamp(const struct pvec *v, const uint8_t *p)
@@ -289,20 +341,24 @@ static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
 	return false;
 }
 
-/* Makes room for one more peer. Returns 0 or -ENOMEM (nothing changed). */
+/* Makes room for one more peer: a full array moves to the next capacity
+ * class. Returns 0 or -ENOMEM (nothing changed). */
 static int pvec_reserve(struct swarm *s, struct pvec *v)
 {
-	uint32_t cap = *v->caplog ? 1u << *v->caplog : v->f->inl;
-	unsigned new_log = *v->caplog ? *v->caplog + 1u : v->f->min_log;
-	size_t old_bytes = pvec_heap_bytes(v);
-	size_t new_bytes = ((size_t)1 << new_log) * v->f->esz;
+	unsigned cls = *v->cls;
+	uint32_t cap = cls ? v->f->cap[cls] : v->f->inl;
+	size_t old_bytes, new_bytes;
 	uint8_t *p;
 
 	if (*v->len < cap)
 		return 0;
-	if (new_log > 31 || !budget_allows(s, old_bytes, new_bytes))
+	if (cls + 1 >= v->f->ncls)
 		return -ENOMEM;
-	if (*v->caplog) {
+	old_bytes = pvec_heap_bytes(v);
+	new_bytes = (size_t)v->f->cap[cls + 1] * v->f->esz;
+	if (!budget_allows(s, old_bytes, new_bytes))
+		return -ENOMEM;
+	if (cls) {
 		p = realloc(*v->heap, new_bytes);
 		if (!p)
 			return -ENOMEM;
@@ -313,40 +369,45 @@ static int pvec_reserve(struct swarm *s, struct pvec *v)
 		memcpy(p, v->inl, (size_t)*v->len * v->f->esz);
 	}
 	*v->heap = p;
-	*v->caplog = (uint8_t)new_log;
+	*v->cls = (uint8_t)(cls + 1);
 	s->st.memory_bytes += new_bytes - old_bytes;
 	return 0;
 }
 
-/* Gives memory back after removals: inline when the peers fit there, else
- * the capacity halved while at most a quarter of it is used (the hysteresis
- * keeps add/remove at a boundary from reallocating each time). Never fails. */
+/* Gives memory back after removals: inline when the peers fit there, else,
+ * while at most half of the capacity is used, the smallest class with room
+ * for about 5/4 of the peers (the hysteresis keeps add/remove at a boundary
+ * from reallocating each time). Never fails. */
 static void pvec_shrink(struct swarm *s, struct pvec *v)
 {
 	size_t old_bytes = pvec_heap_bytes(v), new_bytes;
-	unsigned log = *v->caplog;
+	unsigned cls = *v->cls;
+	uint32_t len = *v->len, want;
 	uint8_t *p;
 
-	if (!log)
+	if (!cls)
 		return;
-	if (*v->len <= v->f->inl) {
+	if (len <= v->f->inl) {
 		p = *v->heap; /* inline storage overwrites the pointer */
-		memcpy(v->inl, p, (size_t)*v->len * v->f->esz);
+		memcpy(v->inl, p, (size_t)len * v->f->esz);
 		free(p);
-		*v->caplog = 0;
+		*v->cls = 0;
 		s->st.memory_bytes -= old_bytes;
 		return;
 	}
-	while (log > v->f->min_log && *v->len <= (1u << log) / 4)
-		log--;
-	if (log == *v->caplog)
+	if (len > v->f->cap[cls] / 2)
 		return;
-	new_bytes = ((size_t)1 << log) * v->f->esz;
+	want = len + len / 4;
+	while (cls > 1 && v->f->cap[cls - 1] >= want)
+		cls--;
+	if (cls == *v->cls)
+		return;
+	new_bytes = (size_t)v->f->cap[cls] * v->f->esz;
 	p = realloc(*v->heap, new_bytes);
 	if (!p)
 		return;
 	*v->heap = p;
-	*v->caplog = (uint8_t)log;
+	*v->cls = (uint8_t)cls;
 	s->st.memory_bytes -= old_bytes - new_bytes;
 }
 
@@ -515,7 +576,7 @@ static void table_del(struct swarm *s, size_t i)
 {
 	size_t j = i;
 
-	if (s->slots[i].cap4_log || s->slots[i].cap6_log) {
+	if (s->slots[i].cap4_cls || s->slots[i].cap6_cls) {
 		struct pvec v4 = pvec_of(s, &s->slots[i], false);
 		struct pvec v6 = pvec_of(s, &s->slots[i], true);
 		pvec_shrink(s, &v4);
@@ -589,9 +650,9 @@ void swarm_destroy(struct swarm *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i <= s->mask; i++) {
-		if (s->slots[i].cap4_log)
+		if (s->slots[i].cap4_cls)
 			free(s->slots[i].v4.heap);
-		if (s->slots[i].cap6_log)
+		if (s->slots[i].cap6_cls)
 			free(s->slots[i].v6.heap);
 	}
 	free(s->slots);

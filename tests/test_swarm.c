@@ -428,8 +428,8 @@ Test(swarm, sweep_shrinks_big_array_to_fit)
 	for (uint32_t i = 0; i < 5; i++)
 		go(s, 1, v4(i, 1), SWARM_EVENT_NONE, false, 100, NULL);
 	cr_expect_eq(swarm_sweep(s, 100, 100), 4091);
-	/* 5 peers: halved while a quarter full, so 16 slots. */
-	cr_expect_eq(stats_of(s).memory_bytes, base + 16 * 8);
+	/* 5 peers: the smallest class with room for 5 + 5 / 4, 6 slots. */
+	cr_expect_eq(stats_of(s).memory_bytes, base + 6 * 8);
 	for (uint32_t i = 0; i < 5; i++)
 		cr_expect_eq(go(s, 1, v4(i, 1), SWARM_EVENT_NONE, true, 100, NULL), 0);
 	expect_scrape(s, 1, 5, 0, 0);
@@ -665,7 +665,8 @@ Test(swarm, inline_to_heap_to_many_peers)
 	for (uint32_t i = 0; i < 2000; i++)
 		cr_assert_eq(go(s, 1, v6(i, 1), SWARM_EVENT_STARTED, false, 10, &c), 0);
 	expect_counts(&c, 5000, 7000, 0);
-	cr_expect_eq(stats_of(s).memory_bytes, base + 16384 * 8 + 2048 * 20);
+	/* The classes holding them: 10240 (80 KiB) and 2048 (40 KiB). */
+	cr_expect_eq(stats_of(s).memory_bytes, base + 10240 * 8 + 2048 * 20);
 	/* Every peer is found: announcing again adds nobody. */
 	for (uint32_t i = 0; i < 10000; i++)
 		cr_assert_eq(go(s, 1, v4(i, 1), SWARM_EVENT_NONE, true, 20, &c), 0);
@@ -684,6 +685,128 @@ Test(swarm, inline_to_heap_to_many_peers)
 		go(s, 1, v6(i, 1), SWARM_EVENT_STOPPED, true, 30, NULL);
 	cr_expect_eq(stats_of(s).torrents, 0);
 	cr_expect_eq(stats_of(s).memory_bytes, base);
+	swarm_destroy(s);
+}
+
+/* jemalloc's size classes: 8, 16, then 16-byte steps up to 128, then four
+ * classes per doubling. */
+static size_t jem_class(size_t bytes)
+{
+	size_t step;
+
+	if (bytes <= 16)
+		return bytes <= 8 ? 8 : 16;
+	if (bytes <= 128)
+		return (bytes + 15) & ~(size_t)15;
+	step = (size_t)1 << (63 - __builtin_clzll((unsigned long long)(bytes - 1)) - 2);
+	return (bytes + step - 1) & ~(step - 1);
+}
+
+/* Adds peers to one torrent one at a time and checks each growth of its heap
+ * array: the new capacity is the most peers that fit in the size class of room
+ * for one more, so it grows by 1/8 to 1/4 once past the small classes. */
+static void check_growth(bool fam6, uint32_t n, const uint32_t *first, size_t nfirst)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	uint64_t base = stats_of(s).memory_bytes;
+	size_t esz = fam6 ? 20 : 8, steps = 0;
+	uint32_t inl = fam6 ? 1 : 2, cap = inl;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct netaddr p = fam6 ? v6(i, 1) : v4(i, 1);
+		uint64_t heap;
+		cr_assert_eq(go(s, 1, p, SWARM_EVENT_STARTED, false, 10, NULL), 0);
+		heap = stats_of(s).memory_bytes - base;
+		cr_assert_eq(heap % esz, 0);
+		if (i + 1 <= inl) {
+			cr_assert_eq(heap, 0, "%u peers inline", i + 1);
+			continue;
+		}
+		if (heap / esz == cap)
+			continue;
+		cr_assert_eq(i, cap, "grows only when full (%u peers, capacity %u)", i, cap);
+		cr_assert_eq(heap / esz, jem_class((cap + 1) * esz) / esz, "capacity %u -> %llu",
+			     cap, (unsigned long long)(heap / esz));
+		if (cap >= 64) {
+			/* By 1/8 to 1/4 of the bytes; a capacity rounds down. */
+			cr_assert_geq((heap / esz - cap) * 8, cap, "grows by at least 1/8");
+			cr_assert_leq((heap / esz - cap - 1) * 4, cap,
+				      "grows by about 1/4 at most");
+		}
+		if (steps < nfirst)
+			cr_assert_eq(heap / esz, first[steps], "step %zu", steps);
+		cap = (uint32_t)(heap / esz);
+		steps++;
+	}
+	cr_assert_geq(steps, nfirst);
+	swarm_destroy(s);
+}
+
+Test(swarm, growth_steps_follow_size_classes)
+{
+	static const uint32_t first4[] = {4,   6,   8,	 10,  12,  14,	16,  20,  24,  28,  32,
+					  40,  48,  56,	 64,  80,  96,	112, 128, 160, 192, 224,
+					  256, 320, 384, 448, 512, 640, 768, 896, 1024};
+	static const uint32_t first6[] = {2,   3,   4,	 5,   6,   8,	9,   11,  12,  16,
+					  19,  22,  25,	 32,  38,  44,	51,  64,  76,  89,
+					  102, 128, 153, 179, 204, 256, 307, 358, 409, 512};
+
+	check_growth(false, 70000, first4, sizeof(first4) / sizeof(first4[0]));
+	check_growth(true, 20000, first6, sizeof(first6) / sizeof(first6[0]));
+}
+
+/* Removal shrinks only at most half full, to the smallest class with room for
+ * about 5/4 of the peers; add/remove at a boundary does not reallocate. */
+Test(swarm, shrink_to_five_quarters_when_half_empty)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	uint64_t base = stats_of(s).memory_bytes;
+	uint32_t n = 100;
+
+#define HEAP4 ((stats_of(s).memory_bytes - base) / 8)
+	for (uint32_t i = 0; i < n; i++)
+		cr_assert_eq(go(s, 1, v4(i, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 112);
+	/* Down to 57 peers: more than half of 112 used, no change. */
+	while (n > 57)
+		cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 112);
+	/* 56 = 112 / 2: shrinks to the class with room for 70, 80. */
+	cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 80);
+	/* Back up to 80 peers: no growth; the 81st grows to 96. */
+	while (n < 80)
+		cr_assert_eq(go(s, 1, v4(n++, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 80);
+	cr_assert_eq(go(s, 1, v4(n++, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 96);
+	/* Stopping and starting the 81st again keeps 96. */
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(go(s, 1, v4(n - 1, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+		cr_assert_eq(HEAP4, 96);
+		cr_assert_eq(go(s, 1, v4(n - 1, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+		cr_assert_eq(HEAP4, 96);
+	}
+	/* Every removal that shrinks leaves the smallest class >= n + n / 4. */
+	while (n > 3) {
+		uint64_t before = HEAP4, after;
+		cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+		after = HEAP4;
+		if (after != before) {
+			uint32_t want = n + n / 4;
+			cr_assert_leq(n * 2, before, "shrinks only at most half full (%u)", n);
+			cr_assert_geq(after, want);
+			cr_assert_eq(after, jem_class(want * 8) / 8, "%u peers: capacity %llu", n,
+				     (unsigned long long)after);
+		}
+	}
+	cr_assert_eq(HEAP4, 4, "3 peers in the smallest heap array");
+	cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 0, "2 peers go back inline");
+#undef HEAP4
+	expect_scrape(s, 1, 0, 2, 0);
 	swarm_destroy(s);
 }
 
@@ -871,7 +994,7 @@ Test(swarm, memory_budget_peers)
 		added++;
 	}
 	cr_expect_eq(r, -ENOMEM);
-	cr_expect_eq(added, 64, "64 fit in 512 bytes, 128 do not (added %u)", added);
+	cr_expect_eq(added, 64, "64 fit in 512 bytes, 80 do not (added %u)", added);
 	expect_counts(&c, 0, 64, 0);
 	cr_expect_eq(stats_of(s).limit_memory, 1);
 	cr_expect_leq(stats_of(s).memory_bytes, cfg.memory_budget);
