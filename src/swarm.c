@@ -832,12 +832,15 @@ int swarm_peers(struct swarm *s, const struct info_hash *ih, int family, uint32_
 	return (int)pvec_pick(s, &v, UINT32_MAX, (uint32_t)want, out);
 }
 
-size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing *out, size_t max)
+/* Lists torrents from *cursor on, stopping after max_out torrents or
+ * max_slots slots, whichever comes first; advances *cursor. */
+static size_t list_range(const struct swarm *s, uint64_t *cursor, size_t max_out,
+			 uint64_t max_slots, struct swarm_listing *out)
 {
 	size_t n = 0, slots = s->mask + 1;
-	uint64_t i = *cursor;
+	uint64_t i = *cursor, end = max_slots > slots ? slots : i + max_slots;
 
-	for (; i < slots && n < max; i++) {
+	for (; i < slots && i < end && n < max_out; i++) {
 		const struct swarm_torrent *t = &s->slots[i];
 		if (!t->used)
 			continue;
@@ -849,22 +852,15 @@ size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing 
 	return n;
 }
 
+size_t swarm_list(const struct swarm *s, uint64_t *cursor, struct swarm_listing *out, size_t max)
+{
+	return list_range(s, cursor, max, UINT64_MAX, out);
+}
+
 size_t swarm_list_slots(const struct swarm *s, uint64_t *cursor, size_t budget,
 			struct swarm_listing *out)
 {
-	size_t n = 0, slots = s->mask + 1;
-	uint64_t i = *cursor, end = i + budget;
-
-	for (; i < slots && i < end; i++) {
-		const struct swarm_torrent *t = &s->slots[i];
-		if (!t->used)
-			continue;
-		out[n].info_hash = t->ih;
-		counts_fill(t, &out[n].counts);
-		n++;
-	}
-	*cursor = i < slots ? i : SWARM_LIST_END;
-	return n;
+	return list_range(s, cursor, budget, budget, out);
 }
 
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts)
