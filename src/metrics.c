@@ -29,6 +29,7 @@
  * Spec: RFC 9112 (just enough), Prometheus exposition format 0.0.4.
  */
 #include "metrics.h"
+#include "listener.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -526,30 +527,7 @@ static void *metrics_main(void *arg)
  * Returns the fd or -errno. */
 static int listen_on(struct netaddr *a)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = netaddr_to_sockaddr(a, &ss);
-	int one = 1;
-	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    (a->family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, METRICS_BACKLOG) != 0)
-		goto fail_close;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		goto fail_close;
-	struct netaddr bound;
-	if (netaddr_from_sockaddr((struct sockaddr *)&ss, len, &bound) == 0)
-		a->port = bound.port;
-	return fd;
-
-fail_close:;
-	int err = -errno;
-	close(fd);
-	return err;
+	return listener_open(a, SOCK_STREAM, false, METRICS_BACKLOG);
 }
 
 static void metrics_free(struct metrics *m)

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listener.h"
 #include "log.h"
 #include "worker.h"
 
@@ -105,42 +106,16 @@ static int probe_unused(const struct netaddr *a, int type)
 	return r;
 }
 
-/* Binds one socket (SOCK_DGRAM for UDP, SOCK_STREAM for HTTP) to *a with
- * SO_REUSEPORT; a port of 0 is replaced by the port the kernel chose.
+/* Binds one socket (SOCK_DGRAM for UDP, SOCK_STREAM for HTTP) to *a in an
+ * SO_REUSEPORT group; a port of 0 is replaced by the port the kernel chose.
  * Returns the fd or -errno. */
 static int listener_bind(struct netaddr *a, int type)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = netaddr_to_sockaddr(a, &ss);
-	int one = 1;
-	int fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = listener_open(a, type, true, HTTP_BACKLOG);
 
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    (type == SOCK_STREAM &&
-	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) ||
-	    (a->family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-	    (type == SOCK_STREAM && listen(fd, HTTP_BACKLOG) != 0))
-		goto fail_close;
-	if (type == SOCK_DGRAM)
+	if (fd >= 0 && type == SOCK_DGRAM)
 		set_rcvbuf(fd);
-	if (a->port == 0) {
-		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-			goto fail_close;
-		struct netaddr bound;
-		if (netaddr_from_sockaddr((struct sockaddr *)&ss, len, &bound) == 0)
-			a->port = bound.port;
-	}
 	return fd;
-
-fail_close:;
-	int err = -errno;
-	close(fd);
-	return err;
 }
 
 /* Binds listener k of a protocol for every worker into
