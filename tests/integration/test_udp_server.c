@@ -463,3 +463,42 @@ Test(integration, user_switch_after_binding, .timeout = 30)
 		     2, "%s", out);
 	cr_assert(strstr(out, "no such user"), "%s", out);
 }
+
+/* A peer that stops announcing is removed by the time-paced expiry sweep
+ * (peer_timeout, plus the stamp's 4-second resolution), and counted. */
+Test(integration, silent_peers_expire, .timeout = 40)
+{
+	struct tracker t;
+	struct uclient a, b;
+	uint8_t reply[2048];
+	struct udp_response r;
+	struct info_hash ih = hash_of(800);
+	char path[] = "/tmp/ringtracker-expiry-XXXXXX";
+	const char *ini = "[tracker]\nannounce_interval = 1\npeer_timeout = 1\n";
+
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+	close(fd);
+	tracker_start(&t, (const char *[]){ "-c", path, "--workers", "1", NULL });
+	unlink(path);
+	uc_open(&a, &t.udp4);
+	uc_open(&b, &t.udp4);
+	uc_connect(&a);
+	uc_connect(&b);
+	uc_announce(&a, &ih, 9101, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	uc_announce(&b, &ih, 9102, 5, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+	cr_assert_eq(r.announce.leechers, 2);
+	/* Only b keeps announcing; a must go within timeout + stamp resolution. */
+	double deadline = now_s() + 15;
+	while (r.announce.leechers != 1 && now_s() < deadline) {
+		usleep(500000);
+		uc_announce(&b, &ih, 9102, 5, UDP_EVENT_NONE, -1, reply, sizeof(reply), &r);
+	}
+	cr_assert_eq(r.announce.leechers, 1, "the silent peer was never expired");
+	cr_assert_not(uc_peers_contain(&r, &t.udp4, 9101));
+	close(a.fd);
+	close(b.fd);
+	tracker_stop(&t);
+	cr_assert_geq(log_counter(&t, "peers_expired"), 1);
+}
