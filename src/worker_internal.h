@@ -163,7 +163,8 @@ struct worker {
 	struct msghdr recv_msg; /* multishot template: namelen only */
 
 	struct send_slot *slots;
-	uint32_t free_slot; /* head of the free list; UINT32_MAX when empty */
+	uint32_t free_slot;   /* head of the free list; UINT32_MAX when empty */
+	uint32_t slots_fresh; /* slots [slots_fresh, send_slots) never used yet */
 
 	struct swarm *swarm;
 	struct spsc **in;  /* [n_workers]: ring from worker j to us */
