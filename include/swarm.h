@@ -17,10 +17,14 @@
 
 struct swarm;
 
+/* Most peers of one family a torrent can hold (the count is 24 bits). */
+#define SWARM_PEERS_MAX 16777215u
+
 struct swarm_config {
 	uint32_t peer_timeout;       /* seconds a peer lives without announcing; <= 86400 */
 	uint32_t max_torrents;       /* torrents in this shard */
-	uint32_t max_peers;          /* peers per torrent, both families together */
+	uint32_t max_peers;          /* peers per torrent, both families together;
+	                              * at most SWARM_PEERS_MAX of each family */
 	uint64_t memory_budget;      /* bytes this shard may use for table and peers */
 	uint32_t initial_torrents;   /* table size hint; 0 for a small default */
 };

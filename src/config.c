@@ -35,6 +35,7 @@
  * wins. Sizes take K, M, G or T (1024-based); durations are plain seconds.
  */
 #include "config.h"
+#include "swarm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -134,7 +135,7 @@ static const struct key_def keys[] = {
 	"extra seconds a late connection id is accepted; lifetime + grace < 32768"),
     NUM("limits", "max_torrents", NULL, KIND_COUNT, max_torrents, 1, UINT32_MAX, false,
 	"torrents tracked by the whole process"),
-    NUM("limits", "max_peers_per_torrent", NULL, KIND_COUNT, max_peers_per_torrent, 1, UINT32_MAX,
+    NUM("limits", "max_peers_per_torrent", NULL, KIND_COUNT, max_peers_per_torrent, 1, SWARM_PEERS_MAX,
 	false, "peers kept per torrent, IPv4 and IPv6 together"),
     NUM("limits", "memory_budget", NULL, KIND_SIZE, memory_budget, MIB, 1024 * TIB, false,
 	"bytes for the swarm store, whole process"),

@@ -118,6 +118,12 @@ static struct swarm_stats stats_of(struct swarm *s)
 }
 
 /* Memory charged by an empty shard: its table only. */
+/* Bytes per record of the main table (every torrent) and of the IPv6 table
+ * (torrents with IPv6 peers), and what the IPv6 table costs empty. */
+#define REC4 40
+#define REC6 48
+#define SIX0 (8 * REC6)
+
 static uint64_t empty_bytes(const struct swarm_config *cfg)
 {
 	struct swarm *s = mk(cfg);
@@ -405,10 +411,10 @@ Test(swarm, sweep_frees_heap_and_many_torrents)
 	cr_expect_eq(swarm_sweep(s, 200, 1u << 20), 299 + 498);
 	cr_expect_eq(stats_of(s).torrents, 1);
 	expect_scrape(s, 1, 0, 1, 0);
-	/* Only the grown table is left; the peer array went back inline. */
+	/* Only the grown tables are left; the peer array went back inline. */
 	cr_expect_eq(stats_of(s).peers4, 1);
 	cr_expect_eq(stats_of(s).peers6, 0);
-	cr_expect_eq(stats_of(s).memory_bytes, 1024 * 80, "table only, got %llu",
+	cr_expect_eq(stats_of(s).memory_bytes, 1024 * REC4 + 1024 * REC6, "tables only, got %llu",
 		     (unsigned long long)stats_of(s).memory_bytes);
 	swarm_destroy(s);
 }
@@ -473,7 +479,7 @@ Test(swarm, sweep_one_pass_frees_whole_clusters)
 	s = mk(&cfg);
 	for (uint32_t t = 0; t < 3000; t++)
 		go(s, t, v4(t, 1), SWARM_EVENT_STARTED, false, 0, NULL);
-	slots = stats_of(s).memory_bytes / 80;
+	slots = stats_of(s).slots;
 	cr_assert_eq(slots, 4096);
 	/* One pass visits every slot once, plus a look again at each slot
 	 * whose torrent was freed (a shifted record moved in). */
@@ -659,8 +665,9 @@ Test(swarm, inline_to_heap_to_many_peers)
 	for (uint32_t i = 0; i < 10000; i++) {
 		cr_assert_eq(go(s, 1, v4(order[i], 1), SWARM_EVENT_STARTED, i & 1, 10, &c), 0);
 		if (i < 4)
-			cr_assert_eq(stats_of(s).memory_bytes, base + (i < 2 ? 0 : 4 * 8),
-				     "2 inline, then 4 on the heap");
+			cr_assert_eq(stats_of(s).memory_bytes,
+				     base + (i < 1 ? 0 : i < 2 ? 2 * 8 : 4 * 8),
+				     "1 inline, then 2, then 4 on the heap");
 	}
 	for (uint32_t i = 0; i < 2000; i++)
 		cr_assert_eq(go(s, 1, v6(i, 1), SWARM_EVENT_STARTED, false, 10, &c), 0);
@@ -711,7 +718,7 @@ static void check_growth(bool fam6, uint32_t n, const uint32_t *first, size_t nf
 	struct swarm *s = mk(&cfg);
 	uint64_t base = stats_of(s).memory_bytes;
 	size_t esz = fam6 ? 20 : 8, steps = 0;
-	uint32_t inl = fam6 ? 1 : 2, cap = inl;
+	uint32_t inl = 1, cap = inl;
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct netaddr p = fam6 ? v6(i, 1) : v4(i, 1);
@@ -745,7 +752,7 @@ static void check_growth(bool fam6, uint32_t n, const uint32_t *first, size_t nf
 
 Test(swarm, growth_steps_follow_size_classes)
 {
-	static const uint32_t first4[] = {4,   6,   8,	 10,  12,  14,	16,  20,  24,  28,  32,
+	static const uint32_t first4[] = {2,   4,   6,   8,	 10,  12,  14,	16,  20,  24,  28,  32,
 					  40,  48,  56,	 64,  80,  96,	112, 128, 160, 192, 224,
 					  256, 320, 384, 448, 512, 640, 768, 896, 1024};
 	static const uint32_t first6[] = {2,   3,   4,	 5,   6,   8,	9,   11,  12,  16,
@@ -802,11 +809,13 @@ Test(swarm, shrink_to_five_quarters_when_half_empty)
 				     (unsigned long long)after);
 		}
 	}
-	cr_assert_eq(HEAP4, 4, "3 peers in the smallest heap array");
+	cr_assert_eq(HEAP4, 4, "3 peers in a heap array of 4");
 	cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
-	cr_assert_eq(HEAP4, 0, "2 peers go back inline");
+	cr_assert_eq(HEAP4, 2, "2 peers in the smallest heap array");
+	cr_assert_eq(go(s, 1, v4(--n, 1), SWARM_EVENT_STOPPED, false, 10, NULL), 0);
+	cr_assert_eq(HEAP4, 0, "1 peer goes back inline");
 #undef HEAP4
-	expect_scrape(s, 1, 0, 2, 0);
+	expect_scrape(s, 1, 0, 1, 0);
 	swarm_destroy(s);
 }
 
@@ -823,7 +832,7 @@ Test(swarm, many_torrents_table_grows)
 	cr_expect_eq(stats_of(s).peers4, n);
 	cr_expect_gt(stats_of(s).memory_bytes, base);
 	/* 100000 at load <= 3/4 needs 2^18 slots; growth doubles. */
-	cr_expect_eq(stats_of(s).memory_bytes, (1u << 18) * 80ull);
+	cr_expect_eq(stats_of(s).memory_bytes, (1u << 18) * (uint64_t)REC4 + SIX0);
 	for (uint32_t t = 0; t < n; t++) {
 		struct info_hash ih = ih_of(t);
 		struct swarm_counts c;
@@ -959,18 +968,18 @@ Test(swarm, refused_announce_changes_nothing)
 	s = mk(&cfg);
 	for (uint32_t t = 0; t < 6; t++)
 		go(s, t, v4(1, 1), SWARM_EVENT_STARTED, false, 10, NULL);
-	cr_assert_eq(stats_of(s).memory_bytes, 8 * 80, "8 slots hold 6 torrents");
+	cr_assert_eq(stats_of(s).memory_bytes, 8 * REC4 + SIX0, "8 slots hold 6 torrents");
 	/* The next new torrent would grow the table; refused, it must not. */
 	cfg.max_peers = 0;
 	swarm_set_config(s, &cfg);
 	cr_expect_eq(go(s, 6, v4(1, 1), SWARM_EVENT_STARTED, false, 10, &c), -EDQUOT);
-	cr_expect_eq(stats_of(s).memory_bytes, 8 * 80);
+	cr_expect_eq(stats_of(s).memory_bytes, 8 * REC4 + SIX0);
 	cr_expect_eq(stats_of(s).torrents, 6);
 	cfg.max_torrents = 6;
 	cfg.max_peers = 10;
 	swarm_set_config(s, &cfg);
 	cr_expect_eq(go(s, 6, v4(1, 1), SWARM_EVENT_STARTED, false, 10, &c), -ENOSPC);
-	cr_expect_eq(stats_of(s).memory_bytes, 8 * 80);
+	cr_expect_eq(stats_of(s).memory_bytes, 8 * REC4 + SIX0);
 	swarm_destroy(s);
 }
 
@@ -1003,7 +1012,7 @@ Test(swarm, memory_budget_peers)
 	cr_expect_eq(go(s, 1, v4(5, 1), SWARM_EVENT_COMPLETED, true, 10, &c), 0);
 	expect_counts(&c, 1, 63, 1);
 	cr_expect_eq(go(s, 2, v4(5, 1), SWARM_EVENT_STARTED, true, 10, &c), 0);
-	cr_expect_eq(go(s, 2, v4(6, 1), SWARM_EVENT_STARTED, true, 10, &c), 0);
+	cr_expect_eq(go(s, 3, v4(6, 1), SWARM_EVENT_STARTED, true, 10, &c), 0);
 	cr_expect_eq(go(s, 1, v6(1, 1), SWARM_EVENT_STARTED, true, 10, &c), 0);
 	cr_expect_eq(go(s, 1, v6(2, 1), SWARM_EVENT_STARTED, true, 10, &c), -ENOMEM);
 	cr_expect_eq(stats_of(s).limit_memory, 2);
@@ -1020,9 +1029,10 @@ Test(swarm, memory_budget_table)
 	int r = 0;
 
 	cfg.initial_torrents = 1;
-	cfg.memory_budget = 8 * 80; /* the smallest table, no growth */
+	/* The smallest tables, no growth, and one heap array of 2 peers. */
+	cfg.memory_budget = 8 * REC4 + SIX0 + 2 * 8;
 	s = mk(&cfg);
-	cr_expect_eq(stats_of(s).memory_bytes, 8 * 80);
+	cr_expect_eq(stats_of(s).memory_bytes, 8 * REC4 + SIX0);
 	while (added < 100) {
 		r = go(s, added, v4(1, 1), SWARM_EVENT_STARTED, false, 10, &c);
 		if (r)
@@ -1034,7 +1044,7 @@ Test(swarm, memory_budget_table)
 	expect_counts(&c, 0, 0, 0);
 	cr_expect_eq(stats_of(s).torrents, 6);
 	cr_expect_eq(stats_of(s).limit_memory, 1);
-	cr_expect_eq(stats_of(s).memory_bytes, 8 * 80);
+	cr_expect_eq(stats_of(s).memory_bytes, 8 * REC4 + SIX0);
 	for (uint32_t t = 0; t < 6; t++)
 		expect_scrape(s, t, 0, 1, 0);
 	expect_scrape(s, 6, 0, 0, 0);
@@ -1044,7 +1054,113 @@ Test(swarm, memory_budget_table)
 	cfg.memory_budget = 1 << 20;
 	swarm_set_config(s, &cfg);
 	cr_expect_eq(go(s, 6, v4(1, 1), SWARM_EVENT_STARTED, false, 10, &c), 0);
-	cr_expect_eq(stats_of(s).memory_bytes, 16 * 80);
+	cr_expect_eq(stats_of(s).memory_bytes, 16 * REC4 + SIX0 + 2 * 8);
+	swarm_destroy(s);
+}
+
+/* ---- the IPv6 table ---------------------------------------------------- */
+
+/* A torrent's IPv6 peers live in a record of their own that exists only
+ * while it has some; counts, scrapes, listings and peer picks see both. */
+Test(swarm, ipv6_record_follows_ipv6_peers)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	uint64_t base = stats_of(s).memory_bytes;
+	struct swarm_announce a;
+	struct swarm_counts c;
+	struct swarm_listing l[4];
+	uint64_t cursor = 0;
+	uint8_t out[64];
+	struct info_hash ih = ih_of(1);
+
+	cr_assert_eq(go(s, 1, v4(1, 1), SWARM_EVENT_STARTED, true, 10, &c), 0);
+	cr_assert_eq(go(s, 1, v6(1, 1), SWARM_EVENT_COMPLETED, false, 10, &c), 0);
+	expect_counts(&c, 1, 1, 1);
+	/* An IPv4 announce counts the IPv6 leecher too. */
+	cr_assert_eq(go(s, 1, v4(1, 1), SWARM_EVENT_NONE, true, 11, &c), 0);
+	expect_counts(&c, 1, 1, 1);
+	expect_scrape(s, 1, 1, 1, 1);
+	cr_assert_eq(swarm_list(s, &cursor, l, 4), 1);
+	expect_counts(&l[0].counts, 1, 1, 1);
+	cr_expect_eq(swarm_peers(s, &ih, AF_INET6, 50, out, sizeof(out)), 18);
+	cr_expect_eq(swarm_peers(s, &ih, AF_INET, 50, out, sizeof(out)), 6);
+	a = ann(1, v4(2, 1), SWARM_EVENT_STARTED, false, 50);
+	cr_expect_eq(swarm_announce(s, &a, 12, out, sizeof(out), &c), 6, "IPv4 peers only");
+	expect_counts(&c, 1, 2, 1);
+	cr_expect_eq(stats_of(s).memory_bytes, base + 2 * 8, "inline IPv6 peer, 2 IPv4 on the heap");
+	/* The last IPv6 peer leaves: its record goes, the torrent stays. */
+	cr_assert_eq(go(s, 1, v6(1, 1), SWARM_EVENT_STOPPED, false, 13, &c), 0);
+	expect_counts(&c, 1, 1, 1);
+	cr_expect_eq(swarm_peers(s, &ih, AF_INET6, 50, out, sizeof(out)), 0);
+	/* Back again, and gone by its last IPv4 peer leaving first. */
+	cr_assert_eq(go(s, 1, v6(1, 1), SWARM_EVENT_STARTED, false, 14, &c), 0);
+	go(s, 1, v4(1, 1), SWARM_EVENT_STOPPED, true, 15, NULL);
+	go(s, 1, v4(2, 1), SWARM_EVENT_STOPPED, false, 15, &c);
+	expect_counts(&c, 0, 1, 1);
+	cr_expect_eq(stats_of(s).torrents, 1, "an IPv6-only torrent");
+	cr_assert_eq(go(s, 1, v6(1, 1), SWARM_EVENT_STOPPED, false, 16, &c), 0);
+	expect_counts(&c, 0, 0, 1);
+	cr_expect_eq(stats_of(s).torrents, 0);
+	cr_expect_eq(stats_of(s).memory_bytes, base);
+	swarm_destroy(s);
+}
+
+/* Many torrents with IPv6 peers grow the IPv6 table; the sweep expires their
+ * IPv6 peers and frees records of both tables. */
+Test(swarm, ipv6_table_grows_and_sweeps)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s;
+	const uint32_t n = 3000;
+
+	cfg.peer_timeout = 10;
+	s = mk(&cfg);
+	for (uint32_t t = 0; t < n; t++) {
+		cr_assert_eq(go(s, t, v6(t, 1), SWARM_EVENT_STARTED, t & 1, 0, NULL), 0);
+		if (t % 3 == 0)
+			cr_assert_eq(go(s, t, v4(t, 1), SWARM_EVENT_STARTED, false, 100, NULL), 0);
+	}
+	cr_expect_eq(stats_of(s).torrents, n);
+	cr_expect_eq(stats_of(s).peers6, n);
+	for (uint32_t t = 0; t < n; t++)
+		expect_scrape(s, t, t & 1, 1 - (t & 1) + (t % 3 == 0), 0);
+	cr_expect_eq(swarm_sweep(s, 100, 1u << 20), n);
+	cr_expect_eq(stats_of(s).torrents, n / 3, "torrents with an IPv4 peer stay");
+	cr_expect_eq(stats_of(s).peers6, 0);
+	cr_expect_eq(stats_of(s).seeders, 0);
+	for (uint32_t t = 0; t < n; t++)
+		expect_scrape(s, t, 0, t % 3 == 0, 0);
+	/* The grown IPv6 table stays (tables never shrink), empty. */
+	cr_expect_eq(stats_of(s).memory_bytes, 4096 * REC4 + 4096 * REC6);
+	swarm_destroy(s);
+}
+
+/* An IPv6 peer whose record does not fit the budget is refused and leaves
+ * nothing behind, not even the torrent it would have created. */
+Test(swarm, ipv6_record_refused_by_budget)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s;
+	struct swarm_counts c;
+
+	cfg.initial_torrents = 12; /* 16 main slots, so the main table does not grow */
+	cfg.memory_budget = 16 * REC4 + SIX0;
+	s = mk(&cfg);
+	for (uint32_t t = 0; t < 6; t++)
+		cr_assert_eq(go(s, t, v6(t, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	/* A 7th IPv6 record would grow the IPv6 table past the budget. */
+	cr_expect_eq(go(s, 6, v6(6, 1), SWARM_EVENT_STARTED, false, 10, &c), -ENOMEM);
+	expect_counts(&c, 0, 0, 0);
+	cr_expect_eq(stats_of(s).torrents, 6);
+	cr_expect_eq(stats_of(s).limit_memory, 1);
+	expect_scrape(s, 6, 0, 0, 0);
+	/* The torrent exists with an IPv4 peer: refused, its counts stay. */
+	cr_assert_eq(go(s, 6, v4(6, 1), SWARM_EVENT_STARTED, true, 10, NULL), 0);
+	cr_expect_eq(go(s, 6, v6(6, 1), SWARM_EVENT_STARTED, false, 10, &c), -ENOMEM);
+	expect_counts(&c, 1, 0, 0);
+	cr_expect_eq(stats_of(s).torrents, 7);
+	cr_expect_eq(stats_of(s).memory_bytes, 16 * REC4 + SIX0);
 	swarm_destroy(s);
 }
 
