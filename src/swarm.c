@@ -313,23 +313,51 @@ static void peer_set_stamp(const struct pvec *v, uint8_t *p, uint16_t st)
 	memcpy(p + v->f->ksz, &st, sizeof(st));
 }
 
-/* memcmp of a peer key with its size known at compile time, so that the
- * compiler inlines it (a call per comparison shows in profiles). */
-static inline int key_cmp(const uint8_t *a, const uint8_t *b, size_t ksz)
+/* 8 bytes at p as a big-endian number: comparing two of them orders like
+ * memcmp of the bytes. */
+static inline uint64_t load_be64(const uint8_t *p)
 {
-	return ksz == 6 ? memcmp(a, b, 6) : memcmp(a, b, 18);
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return __builtin_bswap64(v);
 }
 
-/* Binary search for key (ip then port, network order). Returns true when
- * found; *pos is its index, or where it would be inserted. */
-static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
+static inline int cmp_u64(uint64_t x, uint64_t y)
 {
-	const uint8_t *d = pvec_data(v);
-	uint32_t lo = 0, hi = v->h->n;
+	return (x > y) - (x < y);
+}
+
+/* Orders peer keys like memcmp over ksz bytes (6: ip and port of IPv4, 18:
+ * of IPv6), with integer compares instead of a libc call per step (memcmp
+ * was 5% of a loaded server's CPU). Both sides must have 8 readable bytes
+ * from the start (IPv4 records are 8 bytes, keys 18), and ksz must be a
+ * constant at the call site. */
+static inline int key_cmp(const uint8_t *a, const uint8_t *b, size_t ksz)
+{
+	uint64_t x = load_be64(a), y = load_be64(b);
+
+	if (ksz == 6)
+		return cmp_u64(x >> 16, y >> 16); /* the low 2 bytes are not key */
+	if (x != y)
+		return cmp_u64(x, y);
+	x = load_be64(a + 8);
+	y = load_be64(b + 8);
+	if (x != y)
+		return cmp_u64(x, y);
+	return cmp_u64((uint64_t)a[16] << 8 | a[17], (uint64_t)b[16] << 8 | b[17]);
+}
+
+/* The binary search of pvec_find for one record layout (esz, ksz constant
+ * at each call site). */
+static inline bool find_walk(const uint8_t *d, uint32_t n, const uint8_t *key, size_t esz,
+			     size_t ksz, uint32_t *pos)
+{
+	uint32_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = key_cmp(d + (size_t)mid * v->f->esz, key, v->f->ksz);
+		int c = key_cmp(d + (size_t)mid * esz, key, ksz);
 		if (c == 0) {
 			*pos = mid;
 			return true;
@@ -341,6 +369,16 @@ static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
 	}
 	*pos = lo;
 	return false;
+}
+
+/* Binary search for key (ip then port, network order; 18 readable bytes).
+ * Returns true when found; *pos is its index, or where it would be
+ * inserted. */
+static bool pvec_find(const struct pvec *v, const uint8_t *key, uint32_t *pos)
+{
+	if (v->f->ksz == 6)
+		return find_walk(pvec_data(v), v->h->n, key, sizeof(struct swarm_peer4), 6, pos);
+	return find_walk(pvec_data(v), v->h->n, key, sizeof(struct swarm_peer6), 18, pos);
 }
 
 /* Makes room for one more peer: a full array moves to the next capacity
