@@ -245,7 +245,7 @@ void config_defaults(struct config *c)
 	c->full_scrape = 0;
 	c->full_scrape_interval = 60;
 	strcpy(c->forwarded_header, "X-Forwarded-For");
-	c->recv_buffers = 4096;
+	c->recv_buffers = 1024;
 	c->send_slots = 4096;
 	c->handoff_ring = 4 * MIB;
 	c->ring_entries = 4096;

@@ -145,7 +145,7 @@ Test(config, defaults)
 	cr_assert_eq(c.max_torrents, 10000000);
 	cr_assert_eq(c.max_peers_per_torrent, 1000000);
 	cr_assert_eq(c.memory_budget, 8ull << 30);
-	cr_assert_eq(c.recv_buffers, 4096);
+	cr_assert_eq(c.recv_buffers, 1024);
 	cr_assert_eq(c.send_slots, 4096);
 	cr_assert_eq(c.handoff_ring, 4u << 20);
 	cr_assert_eq(c.ring_entries, 4096);
@@ -428,7 +428,7 @@ Test(config, ini_every_key)
 			   "max_peers_per_torrent = 456\n"
 			   "memory_budget = 512M\n"
 			   "[io]\n"
-			   "recv_buffers = 1024\n"
+			   "recv_buffers = 2048\n"
 			   "send_slots = 1000\n"
 			   "handoff_ring = 64K\n"
 			   "ring_entries = 256\n",
@@ -450,7 +450,7 @@ Test(config, ini_every_key)
 	cr_assert_eq(c.max_torrents, 123);
 	cr_assert_eq(c.max_peers_per_torrent, 456);
 	cr_assert_eq(c.memory_budget, 512ull << 20);
-	cr_assert_eq(c.recv_buffers, 1024);
+	cr_assert_eq(c.recv_buffers, 2048);
 	cr_assert_eq(c.send_slots, 1000);
 	cr_assert_eq(c.handoff_ring, 64u << 10);
 	cr_assert_eq(c.ring_entries, 256);
@@ -840,7 +840,7 @@ Test(config, print_text)
 					   "\nmax_torrents = 10000000\n",
 					   "\nmax_peers_per_torrent = 1000000\n",
 					   "\nmemory_budget = 8G\n",
-					   "\nrecv_buffers = 4096\n",
+					   "\nrecv_buffers = 1024\n",
 					   "\nsend_slots = 4096\n",
 					   "\nhandoff_ring = 4M\n",
 					   "\nring_entries = 4096\n"};
