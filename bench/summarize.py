@@ -60,7 +60,25 @@ def summarize_case(runs, case):
         base = out.get(other, {}).get("responses_per_s_median")
         if ring and base:
             out["ringtracker_over_" + other] = ring / base
+        # Each run measures the servers one after the other, seconds apart;
+        # the ratio within a run is less exposed to a machine whose speed
+        # drifts over minutes (a shared VM) than the ratio of medians.
+        pairs = paired_ratios(runs, case, other)
+        if pairs:
+            out["paired_over_" + other] = {"median": statistics.median(pairs),
+                                           "min": min(pairs), "max": max(pairs),
+                                           "runs": len(pairs)}
     return out
+
+
+def paired_ratios(runs, case, other):
+    """ringtracker/other responses/s of each run number both servers have."""
+    by_run = {}
+    for r in runs:
+        if r["case"] == case and r["server"] in ("ringtracker", other):
+            by_run.setdefault(r["run"], {})[r["server"]] = r["load"]["responses_per_s"]["total"]
+    return [v["ringtracker"] / v[other] for _, v in sorted(by_run.items())
+            if v.get("ringtracker") and v.get(other)]
 
 
 def metric_sum(text, name):
@@ -115,8 +133,17 @@ def table(summary):
                 case, server, fmt_rate(s["responses_per_s_median"]),
                 fmt_rate(s["responses_per_s_min"]), fmt_rate(s["responses_per_s_max"]),
                 s["p99_us_median"], s["errors"], s["lost"], s["malformed"]))
-        ratios = ["ringtracker/%s = %.2f" % (k.split("_over_")[1], v)
-                  for k, v in per.items() if k.startswith("ringtracker_over_")]
+        ratios = []
+        for k, v in per.items():
+            if not k.startswith("ringtracker_over_"):
+                continue
+            other = k.split("_over_")[1]
+            text = "ringtracker/%s = %.2f" % (other, v)
+            p = per.get("paired_over_" + other)
+            if p:
+                text += " (same-run pairs: median %.2f, %.2f-%.2f)" % (p["median"], p["min"],
+                                                                     p["max"])
+            ratios.append(text)
         if ratios:
             lines.append("| %s | ratios | %s | | | | |" % (case, ", ".join(ratios)))
     mem = summary.get("memory")
