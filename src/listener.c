@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ int listener_open(struct netaddr *a, int type, bool reuseport, int backlog)
 		return -errno;
 	if ((reuseport && set_flag(fd, SOL_SOCKET, SO_REUSEPORT) != 0) ||
 	    (type == SOCK_STREAM && set_flag(fd, SOL_SOCKET, SO_REUSEADDR) != 0) ||
+	    /* Accepted sockets inherit it: no setsockopt per connection. */
+	    (type == SOCK_STREAM && set_flag(fd, IPPROTO_TCP, TCP_NODELAY) != 0) ||
 	    (a->family == AF_INET6 && set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY) != 0) ||
 	    bind(fd, (struct sockaddr *)&ss, len) != 0 ||
 	    (type == SOCK_STREAM && listen(fd, backlog) != 0))

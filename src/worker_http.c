@@ -29,7 +29,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -176,14 +175,18 @@ static void conn_free(struct worker *w, struct http_conn *c)
 	counters_inc(&w->counters, CTR_http_closed);
 }
 
-/* Starts closing: shuts the socket down so that a pending recv or send
- * completes, then conn_pump frees it. */
+/* Starts closing; conn_pump frees the slot once nothing is in flight. The
+ * socket is shut down first when a recv or send is pending (so that it
+ * completes), or when a last reply was held back for the FIN (shutdown sends
+ * both, where a close with unread input would send a reset instead). A
+ * connection the client closed is simply closed. */
 static void conn_close(struct worker *w, struct http_conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
-	shutdown(c->fd, SHUT_RDWR);
+	if (c->recv_armed || c->send_armed || c->close_after_send)
+		shutdown(c->fd, SHUT_RDWR);
 	conn_pump(w, c);
 }
 
@@ -698,7 +701,11 @@ static void arm_send(struct worker *w, struct http_conn *c)
 		conn_close(w, c);
 		return;
 	}
-	io_uring_prep_send(sqe, c->fd, c->wbuf + c->wsent, c->wlen - c->wsent, MSG_NOSIGNAL);
+	/* The last reply before a close: held back (MSG_MORE) so that the
+	 * close's FIN leaves in the same segment. */
+	bool last = c->close_after_send && !c->listing && !c->waiting;
+	io_uring_prep_send(sqe, c->fd, c->wbuf + c->wsent, c->wlen - c->wsent,
+			   MSG_NOSIGNAL | (last ? MSG_MORE : 0));
 	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_SEND, c - w->http->conns));
 	c->send_armed = true;
 }
@@ -761,9 +768,7 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 		counters_inc(&w->counters, CTR_http_refused);
 		return;
 	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->peer = peer;
+	c->peer = peer; /* TCP_NODELAY comes from the listener */
 	c->client = peer;
 	c->trusted = config_trusted_proxy(w->cfg, &peer);
 	counters_inc(&w->counters, CTR_http_accepted);
