@@ -7,13 +7,23 @@
 # times; bench/summarize.py reports medians and min-max, the ratios
 # ringtracker/opentracker and ringtracker/ceiling, writes
 # bench/results/<time>.json (and latest.json) and plots latest.png with
-# gnuplot. Everything runs on loopback, and every run stops by itself.
+# gnuplot. Every run stops by itself.
 #
-# Knobs (environment): RUNS DURATION WARMUP TORRENTS PEERS WINDOW THREADS
+# Two network paths. Plain case names run on loopback. Names ending in -veth
+# run the server in a network namespace and the load generator in another,
+# joined by a veth pair whose two ends steer received packets (RPS) to their
+# own side's CPU (bench/netns.sh): on loopback the kernel handles a packet on
+# the core that sent it, so the server's TCP handshakes and request receives
+# run on the load generator's core; over the steered veth pair each core does
+# its own side's work, as two hosts would.
+#
+# Knobs (environment): RUNS DURATION WARMUP TORRENTS PEERS WINDOW CONNECTIONS
 # SERVER_CPU LOAD_CPU CASES (space-separated subset of: udp http-keepalive
-# http-close memory).
+# http-close udp-veth http-keepalive-veth http-close-veth memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/netns.sh
+. bench/netns.sh
 
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10}
@@ -21,9 +31,10 @@ WARMUP=${WARMUP:-2}
 TORRENTS=${TORRENTS:-1000000}
 PEERS=${PEERS:-2000000}
 WINDOW=${WINDOW:-256}
+CONNECTIONS=${CONNECTIONS:-256}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
-CASES=${CASES:-"udp http-keepalive http-close memory"}
+CASES=${CASES:-"udp http-keepalive http-close udp-veth http-keepalive-veth http-close-veth memory"}
 PORT=${PORT:-16969}
 OUT=build/bench
 LOAD=build/ringtracker-load
@@ -42,28 +53,50 @@ need_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
 }
 
+# The network path of the next runs: sets ADDR (the server's address), IN_S
+# and IN_C (command prefixes that run in the server's and in the load
+# generator's namespace; empty on loopback) and REMOTE (the load generator's
+# flag for a non-loopback target). $1 = loopback or veth.
+use_path() {
+	if [ "$1" = veth ]; then
+		if [ -z "${NS_S:-}" ]; then
+			netns_up "rtb$$"
+			netns_steer "$SERVER_CPU" "$LOAD_CPU"
+		fi
+		ADDR=$SRV_IP
+		IN_S=(ip netns exec "$NS_S")
+		IN_C=(ip netns exec "$NS_C")
+		REMOTE=(--allow-remote-target)
+	else
+		ADDR=127.0.0.1
+		IN_S=()
+		IN_C=()
+		REMOTE=()
+	fi
+}
+
 # Starts a server on CPU SERVER_CPU; sets SERVER_PID. $1 = name.
 start_server() {
 	local name=$1
 	case $name in
 	ringtracker)
-		taskset -c "$SERVER_CPU" build/ringtracker --udp 127.0.0.1:$PORT --http 127.0.0.1:$PORT \
-			--workers 1 --cpus "$SERVER_CPU" --metrics 127.0.0.1:$((PORT + 1)) \
-			2>"$OUT/$name.log" &
+		"${IN_S[@]}" taskset -c "$SERVER_CPU" build/ringtracker --udp "$ADDR:$PORT" \
+			--http "$ADDR:$PORT" --workers 1 --cpus "$SERVER_CPU" \
+			--metrics 127.0.0.1:$((PORT + 1)) 2>"$OUT/$name.log" &
 		;;
 	opentracker)
 		# Debian's build tracks only whitelisted hashes and is IPv4-only.
-		taskset -c "$SERVER_CPU" opentracker -i 127.0.0.1 -p $PORT -P $PORT \
+		"${IN_S[@]}" taskset -c "$SERVER_CPU" opentracker -i "$ADDR" -p $PORT -P $PORT \
 			-w "$PWD/$OUT/whitelist.txt" >"$OUT/$name.log" 2>&1 &
 		;;
 	ceiling)
-		taskset -c "$SERVER_CPU" build/ringtracker-ceiling --udp 127.0.0.1:$PORT \
+		"${IN_S[@]}" taskset -c "$SERVER_CPU" build/ringtracker-ceiling --udp "$ADDR:$PORT" \
 			--workers 1 --cpus "$SERVER_CPU" >"$OUT/$name.log" 2>&1 &
 		;;
 	esac
-	SERVER_PID=$!
+	SERVER_PID=$! # ip netns exec and taskset exec the server: this is its PID
 	for _ in $(seq 100); do
-		[ -n "$(ss -Hlun "sport = :$PORT" 2>/dev/null)" ] && return
+		[ -n "$("${IN_S[@]}" ss -Hlun "sport = :$PORT" 2>/dev/null)" ] && return
 		kill -0 "$SERVER_PID" 2>/dev/null || die "$name did not start: $(tail -3 "$OUT/$name.log")"
 		sleep 0.1
 	done
@@ -82,8 +115,9 @@ server_rss() {
 
 # One load run against the running server; prints its JSON. $@ = extra flags.
 load_run() {
-	taskset -c "$LOAD_CPU" "$LOAD" --cpus "$LOAD_CPU" --torrents "$TORRENTS" --peers "$PEERS" \
-		--window "$WINDOW" --warmup "$WARMUP" --duration "$DURATION" --quiet --json "$@"
+	"${IN_C[@]}" taskset -c "$LOAD_CPU" "$LOAD" --cpus "$LOAD_CPU" --torrents "$TORRENTS" \
+		--peers "$PEERS" --window "$WINDOW" --connections "$CONNECTIONS" --warmup "$WARMUP" \
+		--duration "$DURATION" --quiet --json "${REMOTE[@]}" "$@"
 }
 
 # case server run -> one JSON line in results.jsonl
@@ -97,13 +131,14 @@ run_case() {
 	local case=$1
 	shift
 	local servers=("$@")
+	if [[ $case == *-veth ]]; then use_path veth; else use_path loopback; fi
 	for run in $(seq "$RUNS"); do
 		for server in "${servers[@]}"; do
 			start_server "$server"
-			case $case in
-			udp) json=$(load_run --udp 127.0.0.1:$PORT) ;;
-			http-keepalive) json=$(load_run --http 127.0.0.1:$PORT) ;;
-			http-close) json=$(load_run --http 127.0.0.1:$PORT --http-close) ;;
+			case ${case%-veth} in
+			udp) json=$(load_run --udp "$ADDR:$PORT") ;;
+			http-keepalive) json=$(load_run --http "$ADDR:$PORT") ;;
+			http-close) json=$(load_run --http "$ADDR:$PORT" --http-close) ;;
 			esac
 			record "$case" "$server" "$run" "$json" "$(server_rss)"
 			stop_server
@@ -114,9 +149,10 @@ run_case() {
 
 # Memory: the same population announced to each tracker, then its RSS.
 run_memory() {
+	use_path loopback
 	for server in ringtracker opentracker; do
 		start_server "$server"
-		json=$(load_run --udp 127.0.0.1:$PORT --populate)
+		json=$(load_run --udp "$ADDR:$PORT" --populate)
 		sleep 2 # gauges on /metrics refresh once a second
 		rss=$(server_rss)
 		metrics=""
@@ -132,6 +168,8 @@ run_memory() {
 
 main() {
 	need_packages
+	[ "$(id -u)" = 0 ] || [[ " $CASES " != *-veth* ]] || die "the -veth cases need root (network namespaces)"
+	trap netns_down EXIT
 	make -s all >/dev/null
 	[ -x "$LOAD" ] || die "$LOAD missing (make)"
 	mkdir -p "$OUT" bench/results
@@ -139,16 +177,17 @@ main() {
 	"$LOAD" --dump-hashes "$TORRENTS" >"$OUT/whitelist.txt"
 	for c in $CASES; do
 		case $c in
-		udp) run_case udp ringtracker opentracker ceiling ;;
-		http-keepalive) run_case http-keepalive ringtracker opentracker ;;
-		http-close) run_case http-close ringtracker opentracker ;;
+		udp | udp-veth) run_case "$c" ringtracker opentracker ceiling ;;
+		http-keepalive | http-close | http-keepalive-veth | http-close-veth)
+			run_case "$c" ringtracker opentracker
+			;;
 		memory) run_memory ;;
 		*) die "unknown case $c" ;;
 		esac
 	done
 	python3 bench/summarize.py "$OUT/results.jsonl" bench/results \
 		--machine "$(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
-		--command "make bench (RUNS=$RUNS DURATION=$DURATION TORRENTS=$TORRENTS PEERS=$PEERS WINDOW=$WINDOW)"
+		--command "make bench (RUNS=$RUNS DURATION=$DURATION TORRENTS=$TORRENTS PEERS=$PEERS WINDOW=$WINDOW CONNECTIONS=$CONNECTIONS)"
 }
 
 main "$@"

@@ -76,14 +76,8 @@ if [ ! -x "$FLOOD" ] || [ bench/flood.c -nt "$FLOOD" ]; then
 		die "cannot build $FLOOD"
 fi
 
-TAG=rtf$$
-NS_S=$TAG-s
-NS_C=$TAG-c
-VA=${TAG}a # server end
-VB=${TAG}b # client end
-NET="10.$((100 + ($$ >> 6) % 150)).$(((($$ & 63) * 4))).0"
-SRV_IP=${NET%.0}.1
-CLI_IP=${NET%.0}.2
+# shellcheck source=bench/netns.sh
+. bench/netns.sh
 TMP=$(mktemp -d /tmp/xdp-flood-XXXXXX)
 PIDS=()
 
@@ -97,9 +91,7 @@ cleanup() {
 		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	ip link del "$VA" >/dev/null 2>&1 || true # only if still in our namespace
-	ip netns del "$NS_S" >/dev/null 2>&1 || true
-	ip netns del "$NS_C" >/dev/null 2>&1 || true
+	netns_down
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -107,17 +99,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the two namespaces ---------------------------------------------------
-ip netns add "$NS_S"
-ip netns add "$NS_C"
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VA" netns "$NS_S"
-ip link set "$VB" netns "$NS_C"
-ip -n "$NS_S" link set lo up
-ip -n "$NS_C" link set lo up
-ip -n "$NS_S" addr add "$SRV_IP/30" dev "$VA"
-ip -n "$NS_C" addr add "$CLI_IP/30" dev "$VB"
-ip -n "$NS_S" link set "$VA" up
-ip -n "$NS_C" link set "$VB" up
+netns_up "rtf$$" # sets NS_S NS_C VA VB SRV_IP CLI_IP
 
 cpu_ticks() { # utime+stime of PID in clock ticks
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
