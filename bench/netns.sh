@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # netns.sh - sourced by the bench scripts: a server and a client network
 # namespace joined by a veth pair, so that a benchmark crosses a network
 # device instead of loopback.
@@ -23,7 +24,7 @@ netns_up() {
 	NS_C=$tag-c
 	VA=${tag}a
 	VB=${tag}b
-	local net="10.$((100 + ($$ >> 6) % 150)).$(((($$ & 63) * 4))).0"
+	local net="10.$((100 + ($$ >> 6) % 150)).$((($$ & 63) * 4)).0"
 	SRV_IP=${net%.0}.1
 	CLI_IP=${net%.0}.2
 	ip netns add "$NS_S"
