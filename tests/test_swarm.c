@@ -610,6 +610,36 @@ Test(swarm, every_peer_gets_picked)
 	swarm_destroy(s);
 }
 
+/* Replies of several runs (50 of 300 peers): each reply distinct and without
+ * the requester, and over many replies every other peer about equally
+ * often, the requester's neighbours in the array included. */
+Test(swarm, multi_run_replies_cover_evenly)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	static uint32_t count[300];
+	uint8_t out[6 * 50], seen[300];
+	const uint32_t self = 150, trials = 3000;
+
+	for (uint32_t i = 0; i < 300; i++)
+		go(s, 1, v4(i, 6881), SWARM_EVENT_STARTED, false, 10, NULL);
+	for (uint32_t trial = 0; trial < trials; trial++) {
+		struct swarm_announce a = ann(1, v4(self, 6881), SWARM_EVENT_NONE, false, 50);
+		struct swarm_counts c;
+		int r = swarm_announce(s, &a, 10, out, sizeof(out), &c);
+		cr_assert_eq(r, 50 * 6);
+		check_reply(out, r, self, 300, seen);
+		for (int off = 0; off < r; off += 6)
+			count[peer_index(out + off)]++;
+	}
+	/* 3000 * 50 / 299 = ~502 each */
+	for (uint32_t i = 0; i < 300; i++)
+		if (i != self)
+			cr_expect(count[i] > 350 && count[i] < 650, "peer %u picked %u times of ~502",
+				  i, count[i]);
+	swarm_destroy(s);
+}
+
 Test(swarm, families_kept_apart)
 {
 	struct swarm_config cfg = cfg_default();
