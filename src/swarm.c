@@ -760,6 +760,14 @@ static void torrent6_drop_if_empty(struct swarm *s, struct swarm_torrent *t,
 
 /* ---- API -------------------------------------------------------------- */
 
+void swarm_prefetch(const struct swarm *s, const struct info_hash *ih)
+{
+	const uint8_t *r = (const uint8_t *)table_at(&s->main, (size_t)ih_hash(s, ih) & s->main.mask);
+
+	__builtin_prefetch(r);
+	__builtin_prefetch(r + sizeof(struct swarm_torrent) - 1); /* a record may span two lines */
+}
+
 static size_t initial_slots(const struct swarm_config *cfg)
 {
 	uint64_t want = cfg->initial_torrents ? cfg->initial_torrents : TABLE_DEFAULT * 3 / 4;

@@ -607,6 +607,40 @@ static void recv_completion(struct worker *w, const struct io_uring_cqe *cqe)
 	recv_buffer_return(w, bid);
 }
 
+/* When the completion after the current one (at head) is a datagram that
+ * looks like an announce, starts loading its torrent's record into the cache
+ * (swarm_prefetch), so that the miss overlaps the current request's work;
+ * a torrent another worker owns is left alone. Only a hint: nothing is
+ * trusted or counted here, recv_completion checks. */
+static void recv_prefetch_next(struct worker *w, unsigned head)
+{
+	struct io_uring *ring = &w->ring;
+	const struct io_uring_cqe *cqe;
+	const struct io_uring_recvmsg_out *out;
+	const struct info_hash *ih;
+	const uint8_t *buf, *p;
+	uint32_t action;
+
+	if (head + 1 == io_uring_smp_load_acquire(ring->cq.ktail))
+		return;
+	cqe = &ring->cq.cqes[io_uring_cqe_index(ring, head + 1, ring->cq.ring_mask)];
+	if (UD_KIND(cqe->user_data) != UD_RECV || !(cqe->flags & IORING_CQE_F_BUFFER) ||
+	    (cqe->flags >> IORING_CQE_BUFFER_SHIFT) >= w->n_bufs)
+		return;
+	buf = w->recv_bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * RECV_BUF_SIZE;
+	out = io_uring_recvmsg_validate((void *)buf, cqe->res, &w->recv_msg);
+	if (!out || io_uring_recvmsg_payload_length((void *)out, cqe->res, &w->recv_msg) <
+			UDP_ANNOUNCE_REQUEST_LEN)
+		return;
+	p = io_uring_recvmsg_payload((void *)out, &w->recv_msg);
+	memcpy(&action, p + 8, sizeof(action));
+	if (action != htonl(UDP_ACTION_ANNOUNCE))
+		return;
+	ih = (const struct info_hash *)(p + 16);
+	if (worker_owner(w->sh->shard_key, ih, w->sh->n_workers) == w->id)
+		swarm_prefetch(w->swarm, ih);
+}
+
 static void send_completion(struct worker *w, const struct io_uring_cqe *cqe)
 {
 	uint32_t i = UD_INDEX(cqe->user_data);
@@ -628,6 +662,7 @@ static unsigned completions_drain(struct worker *w)
 		n++;
 		switch (UD_KIND(cqe->user_data)) {
 		case UD_RECV:
+			recv_prefetch_next(w, head);
 			recv_completion(w, cqe);
 			break;
 		case UD_SEND:
