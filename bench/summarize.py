@@ -175,7 +175,7 @@ def plot(summary, outdir):
             vals = [per.get(s, {}).get("responses_per_s_median", 0) for s in SERVERS]
             f.write("%s %s\n" % (case, " ".join("%.0f" % v for v in vals)))
     script = """
-set terminal pngcairo size 900,500 noenhanced
+set terminal pngcairo size 1000,540 noenhanced
 set output '%s'
 set title 'Tracker responses/s (median of runs), %s'
 set style data histograms
@@ -184,6 +184,8 @@ set style fill solid 0.8 border -1
 set ylabel 'responses/s'
 set key top right
 set grid ytics
+set xtics rotate by 20 right
+set bmargin 5
 plot '%s' using 2:xtic(1) title 'ringtracker', '' using 3 title 'opentracker', '' using 4 title 'ceiling'
 """ % (os.path.join(outdir, "latest.png"), summary["machine"], data)
     res = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
