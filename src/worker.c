@@ -8,8 +8,8 @@
  * (spsc.c). The owner sends the UDP reply from its own socket bound to the
  * same address, so a handoff is one-way. A scrape whose hashes span shards
  * travels as a chain: each owner fills in its hashes and passes the rest on;
- * the last one replies. Replies are queued as sendmsg SQEs and submitted once
- * per loop turn.
+ * the last one replies. Replies are queued as send-with-destination SQEs
+ * (sendto) and submitted once per loop turn.
  *
  * What it doesn't: HTTP (worker_http.c), gauges and the busiest-torrents
  * scan for the metrics endpoint (worker_metrics.c).
@@ -137,14 +137,11 @@ static void udp_send(struct worker *w, const struct udp_origin *o, struct send_s
 		slot_put(w, s);
 		return;
 	}
-	s->iov.iov_base = s->data;
-	s->iov.iov_len = len;
-	memset(&s->msg, 0, sizeof(s->msg));
-	s->msg.msg_name = &s->addr;
-	s->msg.msg_namelen = netaddr_to_sockaddr(&o->client, &s->addr);
-	s->msg.msg_iov = &s->iov;
-	s->msg.msg_iovlen = 1;
-	io_uring_prep_sendmsg(sqe, w->udp_fds[o->listener], &s->msg, 0);
+	/* A send with a destination (sendto; the 2.3 header has no helper):
+	 * no msghdr or iovec for the kernel to copy in. */
+	io_uring_prep_send(sqe, w->udp_fds[o->listener], s->data, len, 0);
+	sqe->addr2 = (uint64_t)(uintptr_t)&s->addr;
+	sqe->addr_len = (uint16_t)netaddr_to_sockaddr(&o->client, &s->addr);
 	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_SEND, s - w->slots));
 	counters_inc(&w->counters, CTR_udp_tx_packets);
 	counters_add(&w->counters, CTR_udp_tx_bytes, len);

@@ -128,9 +128,7 @@ struct handoff_scrape {
 };
 
 struct send_slot {
-	struct msghdr msg;
-	struct iovec iov;
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr; /* the destination, until the CQE */
 	uint32_t next_free; /* free-list link */
 	uint8_t data[SEND_DATA_MAX];
 };
