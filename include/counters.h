@@ -47,7 +47,7 @@
 	X(recv_rearm, "multishot recvmsg re-armed after a completion without F_MORE")      \
 	X(recv_enobufs, "receive completions with -ENOBUFS (buffer ring empty)")           \
 	X(recv_errors, "other receive errors")                                             \
-	X(send_errors, "sendmsg completions with an error")                                \
+	X(send_errors, "UDP send completions with an error")                                \
 	X(send_no_slot, "replies dropped: no free send slot")                              \
 	X(send_no_sqe, "replies dropped: submission queue full")                           \
 	X(http_accepted, "HTTP connections accepted")                                      \

@@ -30,7 +30,7 @@ int netaddr_parse(const char *text, struct netaddr *out);
 int netaddr_format(const struct netaddr *a, char *buf, size_t cap);
 
 /* Converts to a sockaddr in *ss; returns the sockaddr length to pass to
- * bind/sendmsg. */
+ * bind or as a send destination. */
 socklen_t netaddr_to_sockaddr(const struct netaddr *a, struct sockaddr_storage *ss);
 
 /* Converts from a sockaddr (AF_INET or AF_INET6). An IPv4-mapped IPv6 address

@@ -38,7 +38,7 @@
 /* user_data: kind in the top byte, an index below. */
 enum ud_kind {
 	UD_RECV = 1,        /* UDP multishot recvmsg; index = listener */
-	UD_SEND = 2,        /* UDP sendmsg; index = send slot */
+	UD_SEND = 2,        /* UDP send (sendto); index = send slot */
 	UD_WAKE = 3,        /* MSG_RING from another worker */
 	UD_OTHER = 4,       /* completions we do not act on */
 	UD_HTTP_ACCEPT = 5, /* multishot accept; index = HTTP listener */
