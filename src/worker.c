@@ -2,14 +2,15 @@
  * handling, swarm shard, and its ends of the handoff rings.
  *
  * What it does: receives UDP datagrams with one multishot recvmsg per
- * socket over a provided buffer ring; parses them (udp.c); answers connects
- * itself; checks connection ids (connid.c); does the swarm work for torrents
- * it owns (swarm.c) and posts the others to their owner over an SPSC ring
- * (spsc.c). The owner sends the UDP reply from its own socket bound to the
- * same address, so a handoff is one-way. A scrape whose hashes span shards
- * travels as a chain: each owner fills in its hashes and passes the rest on;
- * the last one replies. Replies are queued as send-with-destination SQEs
- * (sendto) and submitted once per loop turn.
+ * socket (registered as a fixed file) over a provided buffer ring; parses
+ * them (udp.c); answers connects itself; checks connection ids (connid.c);
+ * does the swarm work for torrents it owns (swarm.c) and posts the others
+ * to their owner over an SPSC ring (spsc.c). The owner sends the UDP reply
+ * from its own socket bound to the same address, so a handoff is one-way.
+ * A scrape whose hashes span shards travels as a chain: each owner fills in
+ * its hashes and passes the rest on; the last one replies. Replies are
+ * queued as send-with-destination SQEs (sendto) and submitted once per
+ * loop turn.
  *
  * What it doesn't: HTTP (worker_http.c), gauges and the busiest-torrents
  * scan for the metrics endpoint (worker_metrics.c).
@@ -139,7 +140,8 @@ static void udp_send(struct worker *w, const struct udp_origin *o, struct send_s
 	}
 	/* A send with a destination (sendto; the 2.3 header has no helper):
 	 * no msghdr or iovec for the kernel to copy in. */
-	io_uring_prep_send(sqe, w->udp_fds[o->listener], s->data, len, 0);
+	io_uring_prep_send(sqe, (int)o->listener, s->data, len, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
 	sqe->addr2 = (uint64_t)(uintptr_t)&s->addr;
 	sqe->addr_len = (uint16_t)netaddr_to_sockaddr(&o->client, &s->addr);
 	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_SEND, s - w->slots));
@@ -553,8 +555,8 @@ static void recv_arm(struct worker *w, unsigned listener)
 		w->rearm[listener] = true; /* try again next turn */
 		return;
 	}
-	io_uring_prep_recvmsg_multishot(sqe, w->udp_fds[listener], &w->recv_msg, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
+	io_uring_prep_recvmsg_multishot(sqe, (int)listener, &w->recv_msg, 0);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RECV_BGID;
 	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_RECV, listener));
 	w->rearm[listener] = false;
@@ -820,6 +822,16 @@ static int setup_ring(struct worker *w)
 	return 0;
 }
 
+/* The UDP sockets as fixed files: index k is udp_fds[k], and a recv or send
+ * on it skips the per-operation file lookup and reference count. */
+static int setup_files(struct worker *w)
+{
+	if (w->n_udp == 0)
+		return 0;
+	int r = io_uring_register_files(&w->ring, w->udp_fds, w->n_udp);
+	return r < 0 ? setup_fail(w, r, "io_uring_register_files") : 0;
+}
+
 /* liburing 2.3 has no io_uring_setup_buf_ring: map and register it here. */
 static int setup_buffers(struct worker *w)
 {
@@ -917,7 +929,8 @@ static int worker_setup(struct worker *w)
 {
 	int r;
 
-	if ((r = setup_ring(w)) < 0 || (r = setup_buffers(w)) < 0 || (r = setup_slots(w)) < 0 ||
+	if ((r = setup_ring(w)) < 0 || (r = setup_files(w)) < 0 || (r = setup_buffers(w)) < 0 ||
+	    (r = setup_slots(w)) < 0 ||
 	    (r = setup_swarm(w)) < 0 || (r = worker_http_setup(w)) < 0 ||
 	    (r = worker_metrics_setup(w)) < 0)
 		return r;
