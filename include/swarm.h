@@ -105,8 +105,9 @@ size_t swarm_list_slots(const struct swarm *s, uint64_t *cursor, size_t budget,
 
 /* Starts loading into the cache the table slot where ih's record would be,
  * for an announce to it soon after (the worker does this for the next
- * datagram while it handles the current one). Changes nothing. */
-void swarm_prefetch(const struct swarm *s, const struct info_hash *ih);
+ * datagram while it handles the current one), and keeps ih's hash for that
+ * announce. Changes no torrent. */
+void swarm_prefetch(struct swarm *s, const struct info_hash *ih);
 
 /* Fills *counts for one torrent; zeros when unknown. */
 void swarm_scrape(const struct swarm *s, const struct info_hash *ih, struct swarm_counts *counts);

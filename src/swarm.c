@@ -144,6 +144,14 @@ struct swarm {
 	uint8_t key[crypto_shorthash_KEYBYTES];
 	uint64_t rng; /* wyrand state */
 	struct swarm_stats st;
+	/* The hashes of the last two info hashes swarm_prefetch looked up: the
+	 * worker prefetches for the next datagram while it handles the current
+	 * one, so the announce that follows finds its hash here. */
+	struct recent_hash {
+		struct info_hash ih;
+		uint64_t h;
+	} recent[2];
+	unsigned recent_next; /* the entry swarm_prefetch overwrites next */
 };
 
 /* Heap capacities by class index (0: inline), one table per family. Entry
@@ -220,6 +228,15 @@ static uint64_t ih_hash(const struct swarm *s, const struct info_hash *ih)
 	crypto_shorthash(h, ih->b, sizeof(ih->b), s->key);
 	memcpy(&v, h, sizeof(v));
 	return v;
+}
+
+/* ih_hash, from the recent prefetches when ih is one of them. */
+static uint64_t ih_hash_recent(const struct swarm *s, const struct info_hash *ih)
+{
+	for (unsigned k = 0; k < 2; k++)
+		if (memcmp(s->recent[k].ih.b, ih->b, sizeof(ih->b)) == 0)
+			return s->recent[k].h;
+	return ih_hash(s, ih);
 }
 
 static uint16_t stamp_make(uint32_t now, bool seeder)
@@ -760,9 +777,13 @@ static void torrent6_drop_if_empty(struct swarm *s, struct swarm_torrent *t,
 
 /* ---- API -------------------------------------------------------------- */
 
-void swarm_prefetch(const struct swarm *s, const struct info_hash *ih)
+void swarm_prefetch(struct swarm *s, const struct info_hash *ih)
 {
-	const uint8_t *r = (const uint8_t *)table_at(&s->main, (size_t)ih_hash(s, ih) & s->main.mask);
+	struct recent_hash *e = &s->recent[s->recent_next];
+	s->recent_next ^= 1;
+	e->ih = *ih;
+	e->h = ih_hash(s, ih);
+	const uint8_t *r = (const uint8_t *)table_at(&s->main, (size_t)e->h & s->main.mask);
 
 	__builtin_prefetch(r);
 	__builtin_prefetch(r + sizeof(struct swarm_torrent) - 1); /* a record may span two lines */
@@ -805,6 +826,8 @@ struct swarm *swarm_create(const struct swarm_config *cfg, const uint8_t seed[16
 	memcpy(s->key, seed, sizeof(s->key));
 	crypto_shorthash(h, (const uint8_t *)rng_label, sizeof(rng_label) - 1, s->key);
 	memcpy(&s->rng, h, sizeof(s->rng));
+	for (unsigned k = 0; k < 2; k++)
+		s->recent[k].h = ih_hash(s, &s->recent[k].ih); /* the all-zero hash, true */
 	s->st.memory_bytes = table_bytes(&s->main, s->main.mask + 1) +
 			     table_bytes(&s->six, s->six.mask + 1);
 	return s;
@@ -972,7 +995,7 @@ int swarm_announce(struct swarm *s, const struct swarm_announce *a, uint32_t now
 		   size_t cap, struct swarm_counts *counts)
 {
 	bool v6 = a->peer.family == AF_INET6;
-	uint64_t h = ih_hash(s, &a->info_hash);
+	uint64_t h = ih_hash_recent(s, &a->info_hash);
 	struct swarm_torrent *t;
 	uint8_t key[18];
 	size_t slot;

@@ -874,6 +874,42 @@ Test(swarm, many_torrents_table_grows)
 	swarm_destroy(s);
 }
 
+/* swarm_prefetch keeps the hashes of the last two info hashes it saw; an
+ * announce must land in its own torrent whether its hash is one of those,
+ * an older one, or the all-zero hash the cache starts with. */
+Test(swarm, announces_after_prefetches_find_their_torrent)
+{
+	struct swarm_config cfg = cfg_default();
+	struct swarm *s = mk(&cfg);
+	const uint32_t n = 5000;
+	struct swarm_announce zero = {.peer = v4(7, 7), .event = SWARM_EVENT_STARTED};
+	struct swarm_counts c;
+
+	/* The worker's order: prefetch the next one, announce this one. */
+	swarm_prefetch(s, &(struct info_hash){{0}});
+	for (uint32_t t = 0; t < n; t++) {
+		struct info_hash next = ih_of(t + 1);
+		swarm_prefetch(s, &next);
+		cr_assert_eq(go(s, t, v4(t, 1), SWARM_EVENT_STARTED, false, 10, NULL), 0);
+	}
+	/* Prefetches that do not match the announces that follow. */
+	for (uint32_t t = 0; t < n; t++) {
+		struct info_hash other = ih_of(t + 2 * n);
+		swarm_prefetch(s, &other);
+		cr_assert_eq(go(s, t, v4(t, 2), SWARM_EVENT_NONE, false, 10, NULL), 0);
+	}
+	cr_assert_eq(swarm_announce(s, &zero, 10, NULL, 0, &c), 0);
+	cr_expect_eq(stats_of(s).torrents, n + 1);
+	for (uint32_t t = 0; t < n; t++) {
+		struct info_hash ih = ih_of(t);
+		swarm_scrape(s, &ih, &c);
+		cr_assert_eq(c.leechers, 2, "torrent %u: %u leechers", t, c.leechers);
+	}
+	swarm_scrape(s, &zero.info_hash, &c);
+	expect_counts(&c, 0, 1, 0);
+	swarm_destroy(s);
+}
+
 Test(swarm, backward_shift_deletion)
 {
 	struct swarm_config cfg = cfg_default();
