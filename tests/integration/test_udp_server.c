@@ -502,3 +502,40 @@ Test(integration, silent_peers_expire, .timeout = 40)
 	tracker_stop(&t);
 	cr_assert_geq(log_counter(&t, "peers_expired"), 1);
 }
+
+/* A restart on the same ports right after a stop (what systemctl restart
+ * does) must find them free: the stopped tracker ends its in-flight
+ * requests (multishot receives, an idle HTTP connection's receive) before
+ * it exits instead of leaving the kernel to release the sockets later. */
+Test(integration, restart_on_same_ports_right_after_stop, .timeout = 60)
+{
+	struct tracker t;
+	char udp[NETADDR_TEXT_MAX], http[NETADDR_TEXT_MAX], page[4096];
+	const char *body;
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	struct netaddr u = t.udp4, h = t.http4;
+	netaddr_format(&u, udp, sizeof(udp));
+	netaddr_format(&h, http, sizeof(http));
+	for (int round = 0; round < 3; round++) {
+		struct uclient c;
+		uc_open(&c, &u);
+		uc_connect(&c);
+		close(c.fd);
+		cr_assert_eq(tracker_http_get(&h, "/scrape", page, sizeof(page), &body), 200);
+		/* An idle keep-alive connection: its receive is still pending. */
+		int idle = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_storage ss;
+		socklen_t len = netaddr_to_sockaddr(&h, &ss);
+		cr_assert_eq(connect(idle, (struct sockaddr *)&ss, len), 0, "%s", strerror(errno));
+		tracker_stop(&t);
+		close(idle);
+		tracker_start(&t, (const char *[]){ "--workers", "2", "--udp", udp, "--http", http,
+						    NULL });
+	}
+	struct uclient c;
+	uc_open(&c, &u);
+	uc_connect(&c);
+	close(c.fd);
+	tracker_stop(&t);
+}
