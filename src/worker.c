@@ -930,9 +930,8 @@ static int worker_setup(struct worker *w)
 	int r;
 
 	if ((r = setup_ring(w)) < 0 || (r = setup_files(w)) < 0 || (r = setup_buffers(w)) < 0 ||
-	    (r = setup_slots(w)) < 0 ||
-	    (r = setup_swarm(w)) < 0 || (r = worker_http_setup(w)) < 0 ||
-	    (r = worker_metrics_setup(w)) < 0)
+	    (r = setup_slots(w)) < 0 || (r = setup_swarm(w)) < 0 ||
+	    (r = worker_http_setup(w)) < 0 || (r = worker_metrics_setup(w)) < 0)
 		return r;
 	for (unsigned k = 0; k < w->n_udp; k++)
 		recv_arm(w, k);
