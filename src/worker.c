@@ -814,9 +814,12 @@ static int setup_ring(struct worker *w)
 		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = w->cfg->ring_entries * 4;
 	int r = io_uring_queue_init_params(w->cfg->ring_entries, &w->ring, &p);
+	if (r == -ENOMEM)
+		return setup_fail(w, r, "io_uring_setup (locked-memory limit?)");
+	if (r == -EINVAL) /* a flag this kernel does not know */
+		return setup_fail(w, r, "io_uring_setup (needs Linux 6.1 or newer)");
 	if (r < 0)
-		return setup_fail(w, r, r == -ENOMEM ? "io_uring_setup (locked-memory limit?)"
-						     : "io_uring_setup");
+		return setup_fail(w, r, "io_uring_setup");
 	w->ring_ready = true;
 	w->ring_fd = w->ring.ring_fd;
 	return 0;
