@@ -123,6 +123,61 @@ Test(integration, torrents_owned_by_another_worker_work, .timeout = 60)
 	cr_assert_eq(log_counter(&t, "handoff_dropped"), 0);
 }
 
+/* A burst from one socket, which the worker can take many datagrams of per
+ * turn, looking at the next one (to prefetch its torrent) before it routes
+ * the current one. Every torrent is announced twice in the burst, from two
+ * ports, and both announces must land at its owner, where a later announce
+ * finds them. */
+Test(integration, announce_bursts_reach_each_torrents_owner, .timeout = 60)
+{
+	struct tracker t;
+	enum { TORRENTS = 48, BURST = 2 * TORRENTS };
+	uint8_t req[128], reply[2048];
+	struct udp_response r;
+	struct uclient a, b;
+
+	tracker_start(&t, (const char *[]){ "--workers", "2", NULL });
+	uc_open(&a, &t.udp4);
+	uc_open(&b, &t.udp4);
+	uc_connect(&a);
+	uc_connect(&b);
+	for (unsigned i = 0; i < BURST; i++) {
+		struct udp_announce_request q = {
+			.info_hash = hash_of(300 + (i * 7) % TORRENTS),
+			.left = 10,
+			.event = UDP_EVENT_STARTED,
+			.num_want = -1,
+			.port = (uint16_t)(4000 + i / TORRENTS),
+		};
+		memset(q.peer_id.b, 'A' + (int)(i / TORRENTS), sizeof(q.peer_id.b));
+		int len = udp_write_announce_request(req, sizeof(req), a.connection_id, 1000 + i, &q);
+		cr_assert_eq(send(a.fd, req, (size_t)len, 0), len);
+	}
+	unsigned got = 0;
+	struct pollfd p = {.fd = a.fd, .events = POLLIN};
+	while (got < BURST && poll(&p, 1, 2000) > 0) {
+		ssize_t n = recv(a.fd, reply, sizeof(reply), 0);
+		cr_assert_gt(n, 0);
+		cr_assert_eq(udp_parse_response(reply, (size_t)n, &r), 0);
+		cr_assert_eq(r.action, UDP_ACTION_ANNOUNCE);
+		got++;
+	}
+	cr_assert_eq(got, BURST, "%u of %u replies", got, BURST);
+	for (unsigned k = 0; k < TORRENTS; k++) {
+		struct info_hash ih = hash_of(300 + k);
+		uc_announce(&b, &ih, 5000, 0, UDP_EVENT_STARTED, -1, reply, sizeof(reply), &r);
+		cr_assert_eq(r.announce.leechers, 2, "torrent %u", k);
+		cr_assert_eq(r.announce.seeders, 1, "torrent %u", k);
+		cr_assert(uc_peers_contain(&r, &t.udp4, 4000), "torrent %u: first peer missing", k);
+		cr_assert(uc_peers_contain(&r, &t.udp4, 4001), "torrent %u: second peer missing", k);
+	}
+	close(a.fd);
+	close(b.fd);
+	tracker_stop(&t);
+	cr_assert_gt(log_counter(&t, "handoff_sent"), 0, "no handoff happened:\n%s", t.log);
+	cr_assert_eq(log_counter(&t, "handoff_dropped"), 0);
+}
+
 Test(integration, scrape_counts_in_request_order, .timeout = 30)
 {
 	struct tracker t;
