@@ -144,8 +144,8 @@ build/ringtracker-ceiling: $(ECHO_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
 build/ringtracker-client: $(CLIENT_SRCS:%.c=$(B)/%.o) $(B)/libringtracker.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-build/ringtracker-micro: $(B)/bench/micro.o $(B)/libringtracker.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+build/ringtracker-micro: $(B)/bench/micro.o $(B)/bench/load_model.o $(B)/libringtracker.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lm
 
 build/ringtracker-flood: $(B)/bench/flood.o
 	$(CC) $(CFLAGS_ALL) -o $@ $^

@@ -1,11 +1,14 @@
 /* micro.c - microbenchmarks of the tracker's hot paths, one thread, no I/O.
  *
  * Prints ns/op for: swarm announces at 1k and 1M torrents (a mix of new and
- * returning peers, numwant 50), UDP announce and scrape request parsing,
- * HTTP announce request parsing (head + query), and an SPSC ring handoff
- * (reserve + publish + next + release of a 96-byte record). Each figure is
- * the best of --repeat runs (default 5) of --ops operations. It reports; it
- * never asserts a time. Not part of `make test`.
+ * returning peers, numwant 50); swarm announces over the population `make
+ * bench` loads (1M torrents of Zipf(1.0) popularity, 2M peers, so that the
+ * most popular swarm holds ~140k peers; returning peers, numwant 50); UDP
+ * announce and scrape request parsing; HTTP announce request parsing (head +
+ * query); and an SPSC ring handoff (reserve + publish + next + release of a
+ * 96-byte record). Each figure is the best of --repeat runs (default 5) of
+ * --ops operations. It reports; it never asserts a time. Not part of `make
+ * test`.
  *
  * Usage: ringtracker-micro [--ops N] [--repeat R] [--json]
  */
@@ -16,6 +19,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "load.h"
 #include "spsc.h"
 #include "swarm.h"
 #include "udp.h"
@@ -49,9 +53,9 @@ static struct info_hash hash_of(uint64_t i)
 	return h;
 }
 
-/* Announces to `torrents` torrents: a warm-up gives each torrent ~4 peers,
- * then ops announces from random (mostly returning) peers are timed. */
-static double bench_swarm(uint32_t torrents, uint64_t ops)
+/* A swarm table with room for twice `torrents` torrents and no memory limit
+ * that a benchmark could reach. */
+static struct swarm *bench_swarm_create(uint32_t torrents)
 {
 	struct swarm_config cfg = {
 		.peer_timeout = 3600,
@@ -60,34 +64,77 @@ static double bench_swarm(uint32_t torrents, uint64_t ops)
 		.memory_budget = 16ULL << 30,
 	};
 	uint8_t seed[16] = { 7 };
+
+	return swarm_create(&cfg, seed);
+}
+
+/* One announce of IPv4 peer ip:6881 to torrent h, at time 100. */
+static void announce_v4(struct swarm *s, struct info_hash h, uint32_t ip, uint32_t numwant,
+			bool seeder)
+{
+	struct swarm_announce a = { .info_hash = h, .numwant = numwant, .seeder = seeder };
 	uint8_t out[200 * 6];
 	struct swarm_counts counts;
-	struct swarm *s = swarm_create(&cfg, seed);
+
+	a.peer.family = AF_INET;
+	memcpy(a.peer.ip, &ip, 4);
+	a.peer.port = 6881;
+	swarm_announce(s, &a, 100, out, sizeof(out), &counts);
+}
+
+/* Announces to `torrents` torrents: a warm-up gives each torrent ~4 peers,
+ * then ops announces from random (mostly returning) peers are timed. */
+static double bench_swarm(uint32_t torrents, uint64_t ops)
+{
+	struct swarm *s = bench_swarm_create(torrents);
 	uint64_t r = 42;
 
 	if (!s)
 		return -1;
 	for (uint64_t i = 0; i < (uint64_t)torrents * 4; i++) {
-		struct swarm_announce a = { .info_hash = hash_of(i % torrents), .numwant = 0 };
-		a.peer.family = AF_INET;
 		uint32_t ip = (uint32_t)(i / torrents) * 65599u + (uint32_t)i;
-		memcpy(a.peer.ip, &ip, 4);
-		a.peer.port = 6881;
-		swarm_announce(s, &a, 100, out, sizeof(out), &counts);
+		announce_v4(s, hash_of(i % torrents), ip, 0, false);
 	}
 	double t0 = now_ns();
 	for (uint64_t i = 0; i < ops; i++) {
 		uint64_t v = rng_next(&r);
-		struct swarm_announce a = { .info_hash = hash_of(v % torrents), .numwant = 50 };
 		uint32_t ip = (uint32_t)(v >> 32) % (torrents * 8u);
-		a.peer.family = AF_INET;
-		memcpy(a.peer.ip, &ip, 4);
-		a.peer.port = 6881;
-		a.seeder = (v & 7) == 0;
-		swarm_announce(s, &a, 100, out, sizeof(out), &counts);
+		announce_v4(s, hash_of(v % torrents), ip, 50, (v & 7) == 0);
 	}
 	double ns = (now_ns() - t0) / (double)ops;
 	swarm_destroy(s);
+	return ns;
+}
+
+/* The population of `make bench`: peers peers, each in one torrent drawn by
+ * Zipf(1.0) popularity over torrents, each announced once (untimed); then
+ * ops announces from random returning peers, numwant 50, are timed. */
+static double bench_swarm_zipf(uint32_t torrents, uint32_t peers, uint64_t ops)
+{
+	struct load_model model;
+	struct load_rng r;
+	uint32_t *torrent_of = malloc((size_t)peers * sizeof(*torrent_of));
+	struct swarm *s = bench_swarm_create(torrents);
+	double ns = -1;
+
+	if (!torrent_of || !s || load_model_init(&model, torrents, 1.0) < 0)
+		goto out;
+	load_rng_seed(&r, 42);
+	for (uint32_t p = 0; p < peers; p++)
+		torrent_of[p] = load_model_sample(&model, &r);
+	for (uint32_t p = 0; p < peers; p++)
+		announce_v4(s, model.hashes[torrent_of[p]], 0x0a000000u + p, 0, (p & 7) == 0);
+	double t0 = now_ns();
+	for (uint64_t i = 0; i < ops; i++) {
+		uint32_t p = load_rng_below(&r, peers);
+		announce_v4(s, model.hashes[torrent_of[p]], 0x0a000000u + p, 50, (p & 7) == 0);
+	}
+	ns = (now_ns() - t0) / (double)ops;
+	load_model_free(&model);
+out:
+	if (s)
+		swarm_destroy(s);
+	free(torrent_of);
 	return ns;
 }
 
@@ -192,6 +239,7 @@ static double best_of(int repeat, double (*run)(void *), void *arg)
 struct args {
 	uint64_t ops;
 	uint32_t torrents;
+	uint32_t peers; /* kind 5 */
 	int kind;
 };
 
@@ -208,6 +256,8 @@ static double run_one(void *p)
 		return bench_udp_parse(a->ops, true);
 	case 3:
 		return bench_http_parse(a->ops);
+	case 5:
+		return bench_swarm_zipf(a->torrents, a->peers, a->ops);
 	default:
 		return bench_spsc(a->ops);
 	}
@@ -239,12 +289,13 @@ int main(int argc, char **argv)
 		const char *name;
 		struct args a;
 	} cases[] = {
-		{ "swarm_announce_1k_torrents", { ops, 1000, 0 } },
-		{ "swarm_announce_1M_torrents", { ops, 1000000, 0 } },
-		{ "udp_parse_announce", { ops * 10, 0, 1 } },
-		{ "udp_parse_scrape_10", { ops * 10, 0, 2 } },
-		{ "http_parse_announce", { ops, 0, 3 } },
-		{ "spsc_handoff_96B", { ops * 10, 0, 4 } },
+		{ "swarm_announce_1k_torrents", { ops, 1000, 0, 0 } },
+		{ "swarm_announce_1M_torrents", { ops, 1000000, 0, 0 } },
+		{ "swarm_announce_zipf_2M_peers", { ops, 1000000, 2000000, 5 } },
+		{ "udp_parse_announce", { ops * 10, 0, 0, 1 } },
+		{ "udp_parse_scrape_10", { ops * 10, 0, 0, 2 } },
+		{ "http_parse_announce", { ops, 0, 0, 3 } },
+		{ "spsc_handoff_96B", { ops * 10, 0, 0, 4 } },
 	};
 	size_t n = sizeof(cases) / sizeof(cases[0]);
 
