@@ -345,26 +345,31 @@ static inline int key_cmp(const uint8_t *a, const uint8_t *b, size_t ksz)
 }
 
 /* The binary search of pvec_find for one record layout (esz, ksz constant
- * at each call site). */
+ * at each call site). Branch-free, so that the data-dependent compares cost
+ * no mispredictions, and each step prefetches both records the next step may
+ * look at: in a swarm of 100k peers most steps miss the cache. */
 static inline bool find_walk(const uint8_t *d, uint32_t n, const uint8_t *key, size_t esz,
 			     size_t ksz, uint32_t *pos)
 {
-	uint32_t lo = 0, hi = n;
+	const uint8_t *base = d;
+	uint32_t len = n;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = key_cmp(d + (size_t)mid * esz, key, ksz);
-		if (c == 0) {
-			*pos = mid;
-			return true;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (n == 0) {
+		*pos = 0;
+		return false;
 	}
-	*pos = lo;
-	return false;
+	/* The last record <= key, if there is one, is in [base, base + len). */
+	while (len > 1) {
+		uint32_t half = len / 2, next = (len - half) / 2;
+		__builtin_prefetch(base + (size_t)next * esz);
+		__builtin_prefetch(base + (size_t)(half + next) * esz);
+		base += key_cmp(base + (size_t)half * esz, key, ksz) <= 0 ? (size_t)half * esz : 0;
+		len -= half;
+	}
+	/* base is that record, or the first one when all are > key. */
+	int c = key_cmp(base, key, ksz);
+	*pos = (uint32_t)((size_t)(base - d) / esz) + (c < 0);
+	return c == 0;
 }
 
 /* Binary search for key (ip then port, network order; 18 readable bytes).
