@@ -12,16 +12,16 @@
  * What it doesn't: no request logic (load_udp.c).
  * Thread: the load thread only. Memory: the ring, the buffer ring and its
  * buffers are allocated and freed here, inside udp_uring_run.
- * Platform: liburing 2.3 lacks io_uring_setup_buf_ring, so the buffer ring is
- * mapped by hand; a multishot recv ends without IORING_CQE_F_MORE (on
+ * Platform: the buffer ring comes from bufring.h (liburing 2.3 lacks
+ * io_uring_setup_buf_ring); a multishot recv ends without IORING_CQE_F_MORE (on
  * -ENOBUFS or any error) and is re-armed then.
  */
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "bufring.h"
 #include "load_udp.h"
 
 #define BGID 0
@@ -44,11 +44,7 @@ enum { UD_RECV = 1, UD_SEND = 2 };
 struct uring_io {
 	struct io_uring ring;
 	bool ring_ready;
-	struct io_uring_buf_ring *br;
-	size_t br_bytes;
-	uint8_t *bufs;    /* n_bufs * UDP_REPLY_CAP */
-	uint32_t n_bufs;  /* power of two */
-	uint32_t added;   /* buffers returned this turn */
+	struct bufring bufs; /* replies: UDP_REPLY_CAP bytes each */
 	bool *rearm;      /* [n_socks] */
 	uint32_t n_rearm; /* how many are set */
 };
@@ -91,52 +87,21 @@ static int setup_ring(struct udp_engine *e, struct uring_io *io)
 	return r;
 }
 
-static void buffer_return(struct uring_io *io, uint32_t bid)
-{
-	io_uring_buf_ring_add(io->br, io->bufs + (size_t)bid * UDP_REPLY_CAP, UDP_REPLY_CAP,
-			      (unsigned short)bid, io_uring_buf_ring_mask(io->n_bufs),
-			      (int)io->added++);
-}
-
 static int setup_buffers(struct udp_engine *e, struct uring_io *io)
 {
-	io->n_bufs = pow2_at_least(e->cfg->window * 2 > 1024 ? e->cfg->window * 2 : 1024);
-	if (io->n_bufs > 32768)
-		io->n_bufs = 32768;
-	io->br_bytes = (size_t)io->n_bufs * sizeof(struct io_uring_buf);
-	io->br = mmap(NULL, io->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
-		      0);
-	if (io->br == MAP_FAILED) {
-		io->br = NULL;
-		return -errno;
-	}
-	io->bufs = malloc((size_t)io->n_bufs * UDP_REPLY_CAP);
+	uint32_t n = pow2_at_least(e->cfg->window * 2 > 1024 ? e->cfg->window * 2 : 1024);
+
 	io->rearm = calloc(e->n_socks, sizeof(*io->rearm));
-	if (!io->bufs || !io->rearm)
+	if (!io->rearm)
 		return -ENOMEM;
-	struct io_uring_buf_reg reg = {
-	    .ring_addr = (uint64_t)(uintptr_t)io->br,
-	    .ring_entries = io->n_bufs,
-	    .bgid = BGID,
-	};
-	int r = io_uring_register_buf_ring(&io->ring, &reg, 0);
-	if (r < 0)
-		return r;
-	io_uring_buf_ring_init(io->br);
-	for (uint32_t i = 0; i < io->n_bufs; i++)
-		buffer_return(io, i);
-	io_uring_buf_ring_advance(io->br, (int)io->added);
-	io->added = 0;
-	return 0;
+	return bufring_setup(&io->bufs, &io->ring, n > 32768 ? 32768 : n, UDP_REPLY_CAP, BGID);
 }
 
 static void teardown(struct uring_io *io)
 {
 	if (io->ring_ready)
 		io_uring_queue_exit(&io->ring);
-	if (io->br)
-		munmap(io->br, io->br_bytes);
-	free(io->bufs);
+	bufring_free(&io->bufs);
 	free(io->rearm);
 }
 
@@ -206,8 +171,10 @@ static void recv_done(struct udp_engine *e, struct uring_io *io, const struct io
 	if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER))
 		return;
 	uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	udp_on_reply(e, sock, io->bufs + (size_t)bid * UDP_REPLY_CAP, (size_t)cqe->res, now);
-	buffer_return(io, bid);
+	if (bid >= io->bufs.n)
+		return;
+	udp_on_reply(e, sock, bufring_buf(&io->bufs, bid), (size_t)cqe->res, now);
+	bufring_return(&io->bufs, bid);
 }
 
 static void drain(struct udp_engine *e, struct uring_io *io, uint64_t now)
@@ -224,10 +191,7 @@ static void drain(struct udp_engine *e, struct uring_io *io, uint64_t now)
 			udp_send_failed(e, UD_INDEX(cqe->user_data), cqe->res);
 	}
 	io_uring_cq_advance(&io->ring, n);
-	if (io->added) {
-		io_uring_buf_ring_advance(io->br, (int)io->added);
-		io->added = 0;
-	}
+	bufring_publish(&io->bufs);
 	for (uint32_t k = 0; io->n_rearm && k < e->n_socks; k++)
 		if (io->rearm[k])
 			recv_arm(io, k);

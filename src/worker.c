@@ -562,13 +562,6 @@ static void recv_arm(struct worker *w, unsigned listener)
 	w->rearm[listener] = false;
 }
 
-static void recv_buffer_return(struct worker *w, unsigned bid)
-{
-	io_uring_buf_ring_add(w->br, w->recv_bufs + (size_t)bid * RECV_BUF_SIZE, RECV_BUF_SIZE,
-			      (unsigned short)bid, io_uring_buf_ring_mask(w->n_bufs),
-			      (int)w->buf_added++);
-}
-
 static void recv_completion(struct worker *w, const struct io_uring_cqe *cqe)
 {
 	unsigned listener = UD_INDEX(cqe->user_data);
@@ -587,7 +580,7 @@ static void recv_completion(struct worker *w, const struct io_uring_cqe *cqe)
 		return;
 
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	uint8_t *buf = w->recv_bufs + (size_t)bid * RECV_BUF_SIZE;
+	uint8_t *buf = bufring_buf(&w->recv_bufs, bid);
 	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &w->recv_msg);
 	struct netaddr client;
 
@@ -603,7 +596,7 @@ static void recv_completion(struct worker *w, const struct io_uring_cqe *cqe)
 	} else {
 		counters_inc(&w->counters, CTR_recv_errors);
 	}
-	recv_buffer_return(w, bid);
+	bufring_return(&w->recv_bufs, bid);
 }
 
 /* When the completion after the current one (at head) is a datagram that
@@ -624,9 +617,9 @@ static void recv_prefetch_next(struct worker *w, unsigned head)
 		return;
 	cqe = &ring->cq.cqes[io_uring_cqe_index(ring, head + 1, ring->cq.ring_mask)];
 	if (UD_KIND(cqe->user_data) != UD_RECV || !(cqe->flags & IORING_CQE_F_BUFFER) ||
-	    (cqe->flags >> IORING_CQE_BUFFER_SHIFT) >= w->n_bufs)
+	    (cqe->flags >> IORING_CQE_BUFFER_SHIFT) >= w->recv_bufs.n)
 		return;
-	buf = w->recv_bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * RECV_BUF_SIZE;
+	buf = bufring_buf(&w->recv_bufs, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 	out = io_uring_recvmsg_validate((void *)buf, cqe->res, &w->recv_msg);
 	if (!out || io_uring_recvmsg_payload_length((void *)out, cqe->res, &w->recv_msg) <
 			UDP_ANNOUNCE_REQUEST_LEN)
@@ -677,10 +670,7 @@ static unsigned completions_drain(struct worker *w)
 		}
 	}
 	io_uring_cq_advance(&w->ring, n);
-	if (w->buf_added) {
-		io_uring_buf_ring_advance(w->br, (int)w->buf_added);
-		w->buf_added = 0;
-	}
+	bufring_publish(&w->recv_bufs);
 	for (unsigned k = 0; k < w->n_udp; k++)
 		if (w->rearm[k])
 			recv_arm(w, k);
@@ -835,36 +825,14 @@ static int setup_files(struct worker *w)
 	return r < 0 ? setup_fail(w, r, "io_uring_register_files") : 0;
 }
 
-/* liburing 2.3 has no io_uring_setup_buf_ring: map and register it here. */
+/* The receive buffers, a provided-buffer ring of recv_buffers entries. */
 static int setup_buffers(struct worker *w)
 {
-	w->n_bufs = w->cfg->recv_buffers;
-	w->br_bytes = (size_t)w->n_bufs * sizeof(struct io_uring_buf);
-	w->br = mmap(NULL, w->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (w->br == MAP_FAILED) {
-		w->br = NULL;
-		return setup_fail(w, -errno, "mmap buffer ring");
-	}
-	w->recv_bufs = mmap(NULL, (size_t)w->n_bufs * RECV_BUF_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (w->recv_bufs == MAP_FAILED) {
-		w->recv_bufs = NULL;
-		return setup_fail(w, -errno, "mmap receive buffers");
-	}
-	struct io_uring_buf_reg reg = {
-		.ring_addr = (uint64_t)(uintptr_t)w->br,
-		.ring_entries = w->n_bufs,
-		.bgid = RECV_BGID,
-	};
-	int r = io_uring_register_buf_ring(&w->ring, &reg, 0);
+	int r = bufring_setup(&w->recv_bufs, &w->ring, w->cfg->recv_buffers, RECV_BUF_SIZE,
+			      RECV_BGID);
 	if (r < 0)
-		return setup_fail(w, r, r == -ENOMEM ? "register buffer ring (locked-memory limit?)"
-						     : "register buffer ring");
-	io_uring_buf_ring_init(w->br);
-	for (unsigned i = 0; i < w->n_bufs; i++)
-		recv_buffer_return(w, i);
-	io_uring_buf_ring_advance(w->br, (int)w->buf_added);
-	w->buf_added = 0;
+		return setup_fail(w, r, r == -ENOMEM ? "receive buffer ring (locked-memory limit?)"
+						     : "receive buffer ring");
 
 	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
 	w->recv_msg.msg_namelen = RECV_NAMELEN;
@@ -1006,10 +974,7 @@ void worker_destroy(struct worker *w)
 	for (size_t k = 0; k < w->n_http; k++)
 		if (w->http_fds[k] >= 0)
 			close(w->http_fds[k]);
-	if (w->br)
-		munmap(w->br, w->br_bytes);
-	if (w->recv_bufs)
-		munmap(w->recv_bufs, (size_t)w->n_bufs * RECV_BUF_SIZE);
+	bufring_free(&w->recv_bufs);
 	if (w->slots)
 		munmap(w->slots, (size_t)w->cfg->send_slots * sizeof(*w->slots));
 	swarm_destroy(w->swarm);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "bufring.h"
 #include "config.h"
 #include "counters.h"
 #include "http.h"
@@ -153,11 +154,7 @@ struct worker {
 	size_t n_http;
 	bool http_rearm[CONFIG_MAX_LISTEN];
 
-	struct io_uring_buf_ring *br; /* mmap'd, recv_buffers entries */
-	size_t br_bytes;
-	uint8_t *recv_bufs; /* recv_buffers * RECV_BUF_SIZE */
-	unsigned n_bufs;
-	unsigned buf_added; /* buffers given back in this batch */
+	struct bufring recv_bufs; /* recv_buffers buffers of RECV_BUF_SIZE bytes */
 	struct msghdr recv_msg; /* multishot template: namelen only */
 
 	struct send_slot *slots;
