@@ -3,10 +3,15 @@
  * the kernel, the loopback path and the load generator allow at all.
  *
  * What it does: --workers threads, each pinned to a CPU of --cpus, each with
- * its own SO_REUSEPORT socket on --udp ADDR:PORT. A worker receives batches
- * with recvmmsg (blocking until at least one datagram, MSG_WAITFORONE),
- * parses each with udp_parse_request and answers every valid request with a
- * fixed valid reply in one sendmmsg per batch:
+ * its own SO_REUSEPORT socket on --udp ADDR:PORT. With --io mmsg (the
+ * default) a worker receives batches with recvmmsg (blocking until at least
+ * one datagram, MSG_WAITFORONE) and answers a batch with one sendmmsg; with
+ * --io uring it uses io_uring as ringtracker's workers do (multishot recvmsg
+ * over a provided buffer ring, one sendmsg SQE per reply, one io_uring_enter
+ * per turn). Which is cheaper depends on the host: where kernel entries are
+ * dear (PTI), io_uring wins. Either way it parses each datagram with
+ * udp_parse_request and answers every valid request with a fixed valid
+ * reply:
  *   connect  -> CEILING_CONNID (a constant);
  *   announce -> interval 1800, 50 leechers, 50 seeders, and min(numwant, 50)
  *               fixed peers (50 when numwant is -1): 6-byte peers to IPv4
@@ -19,7 +24,9 @@
  * HTTP. It is a yardstick, not a tracker.
  * Threads: main (flags, signals, join) and the workers; the stop flag is the
  * only shared mutable state, each worker's counters are read after join.
- * Memory: each worker owns its socket and batch buffers (~200 KiB).
+ * Memory: each worker owns its socket and batch buffers (~200 KiB; with
+ * --io uring also its ring, 1024 receive buffers and 1024 reply slots,
+ * ~4 MiB).
  * Spec: BEP 15.
  */
 #include <assert.h>
@@ -38,6 +45,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bufring.h"
 #include "netaddr.h"
 #include "udp.h"
 
@@ -60,6 +68,7 @@ struct ceiling_config {
 	unsigned workers;
 	int cpus[MAX_WORKERS];
 	unsigned n_cpus; /* 0: do not pin */
+	bool uring;      /* --io uring: io_uring instead of recvmmsg/sendmmsg */
 };
 
 struct ceiling_worker {
@@ -67,7 +76,9 @@ struct ceiling_worker {
 	int cpu; /* -1: not pinned */
 	int fd;
 	uint64_t received, answered, dropped_malformed, dropped_connid, send_errors;
-	uint64_t batches; /* recvmmsg calls that returned datagrams */
+	uint64_t batches; /* recvmmsg calls (io_uring: loop turns) that returned datagrams */
+	int err;          /* io_uring set-up failure (-errno), or 0 */
+	bool uring;
 	pthread_t tid;
 	/* Batch buffers: requests in, replies out, source addresses. */
 	struct mmsghdr in[BATCH], out[BATCH];
@@ -184,6 +195,184 @@ static void serve_batch(struct ceiling_worker *w, unsigned n)
 	}
 }
 
+/* ------------------------------------------------------ io_uring loop */
+
+/* The same work as serve_batch over io_uring, the way ringtracker's workers
+ * do it: the socket as a fixed file, one multishot recvmsg over a provided
+ * buffer ring, one sendmsg SQE per reply from a slot that lives until its
+ * completion, and one io_uring_enter per loop turn for every send queued and
+ * every datagram received. */
+#define UR_ENTRIES 1024
+#define UR_SLOTS 1024 /* replies in flight */
+#define UR_BUFS 1024
+#define UR_BUF_SIZE 2048
+#define UR_NAMELEN 32 /* not sizeof(sockaddr_in6): keeps the cmsg header aligned */
+enum { UR_RECV = 1, UR_SEND = 2 };
+#define UR_MAKE(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
+
+struct ur_slot {
+	struct msghdr h;
+	struct iovec iov;
+	struct sockaddr_storage to;
+	uint32_t next_free;
+	uint8_t buf[REPLY_CAP];
+};
+
+struct ur_state {
+	struct io_uring ring;
+	struct bufring bufs;
+	struct msghdr tmpl; /* multishot template: namelen only */
+	struct ur_slot *slots;
+	uint32_t free_slot; /* UINT32_MAX: none */
+	bool rearm;
+	bool ring_ready;
+};
+
+static struct io_uring_sqe *ur_sqe(struct ur_state *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {
+		io_uring_submit(&u->ring); /* full within one turn: push what we have */
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+static void ur_arm(struct ur_state *u)
+{
+	struct io_uring_sqe *sqe = ur_sqe(u);
+
+	if (!sqe)
+		return; /* stays set: next turn */
+	io_uring_prep_recvmsg_multishot(sqe, 0, &u->tmpl, 0);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 0;
+	io_uring_sqe_set_data64(sqe, UR_MAKE(UR_RECV, 0));
+	u->rearm = false;
+}
+
+/* Answers the datagram in buffer bid of a multishot completion of res bytes. */
+static void ur_received(struct ceiling_worker *w, struct ur_state *u, uint32_t bid, int res)
+{
+	struct io_uring_recvmsg_out *out =
+	    io_uring_recvmsg_validate(bufring_buf(&u->bufs, bid), res, &u->tmpl);
+
+	if (!out || out->namelen > UR_NAMELEN)
+		return;
+	w->received++;
+	if (u->free_slot == UINT32_MAX) {
+		w->send_errors++; /* every slot in flight: dropped */
+		return;
+	}
+	struct ur_slot *s = &u->slots[u->free_slot];
+	const struct sockaddr *from = io_uring_recvmsg_name(out);
+	size_t len = io_uring_recvmsg_payload_length(out, res, &u->tmpl);
+	if ((out->flags & MSG_TRUNC) || len > UDP_REQUEST_MAX)
+		len = UDP_REQUEST_MAX + 1; /* oversized: dropped */
+	size_t rlen = answer(w, io_uring_recvmsg_payload(out, &u->tmpl), len, s->buf,
+			     from->sa_family == AF_INET6);
+	struct io_uring_sqe *sqe = rlen ? ur_sqe(u) : NULL;
+	if (!sqe) {
+		w->send_errors += rlen != 0;
+		return;
+	}
+	u->free_slot = s->next_free;
+	memcpy(&s->to, from, out->namelen);
+	s->iov = (struct iovec){.iov_base = s->buf, .iov_len = rlen};
+	s->h = (struct msghdr){.msg_name = &s->to, .msg_namelen = out->namelen, .msg_iov = &s->iov,
+			       .msg_iovlen = 1};
+	io_uring_prep_sendmsg(sqe, 0, &s->h, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, UR_MAKE(UR_SEND, s - u->slots));
+}
+
+static void ur_drain(struct ceiling_worker *w, struct ur_state *u)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	uint64_t before = w->received;
+
+	io_uring_for_each_cqe(&u->ring, head, cqe)
+	{
+		uint32_t idx = (uint32_t)cqe->user_data;
+		n++;
+		if (cqe->user_data >> 32 == UR_SEND) {
+			if (cqe->res < 0)
+				w->send_errors++;
+			else
+				w->answered++;
+			u->slots[idx].next_free = u->free_slot;
+			u->free_slot = idx;
+			continue;
+		}
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			u->rearm = true; /* ended: -ENOBUFS, an error or a 0-byte datagram */
+		if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER))
+			continue;
+		uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		if (bid >= u->bufs.n)
+			continue;
+		ur_received(w, u, bid, cqe->res);
+		bufring_return(&u->bufs, bid);
+	}
+	io_uring_cq_advance(&u->ring, n);
+	bufring_publish(&u->bufs);
+	w->batches += w->received != before;
+}
+
+static int ur_setup(struct ceiling_worker *w, struct ur_state *u)
+{
+	struct io_uring_params p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	/* Only this thread submits; completion work runs when we wait. */
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+	p.cq_entries = UR_ENTRIES * 4;
+	if ((r = io_uring_queue_init_params(UR_ENTRIES, &u->ring, &p)) < 0)
+		return r;
+	u->ring_ready = true;
+	if ((r = io_uring_register_files(&u->ring, &w->fd, 1)) < 0 ||
+	    (r = bufring_setup(&u->bufs, &u->ring, UR_BUFS, UR_BUF_SIZE, 0)) < 0)
+		return r;
+	u->slots = calloc(UR_SLOTS, sizeof(*u->slots));
+	if (!u->slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < UR_SLOTS; i++)
+		u->slots[i].next_free = i + 1 < UR_SLOTS ? i + 1 : UINT32_MAX;
+	u->free_slot = 0;
+	u->tmpl.msg_namelen = UR_NAMELEN;
+	u->rearm = true;
+	return 0;
+}
+
+/* Bounded in time: each wait returns within RECV_TIMEOUT_MS, so the stop
+ * flag is seen. Returns 0 or the set-up's -errno. */
+static int serve_uring(struct ceiling_worker *w)
+{
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = RECV_TIMEOUT_MS * 1000000L};
+	struct io_uring_cqe *cqe;
+	struct ur_state *u = calloc(1, sizeof(*u));
+	int r = u ? ur_setup(w, u) : -ENOMEM;
+
+	while (r == 0 && !atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		if (u->rearm)
+			ur_arm(u);
+		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		ur_drain(w, u);
+	}
+	if (u) {
+		if (u->ring_ready)
+			io_uring_queue_exit(&u->ring);
+		bufring_free(&u->bufs);
+		free(u->slots);
+		free(u);
+	}
+	return r;
+}
+
 static void *worker_main(void *arg)
 {
 	struct ceiling_worker *w = arg;
@@ -195,6 +384,12 @@ static void *worker_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
 			fprintf(stderr, "ringtracker-ceiling: worker %u: cannot pin to CPU %d\n",
 				w->index, w->cpu);
+	}
+	if (w->uring) {
+		w->err = serve_uring(w);
+		if (w->err)
+			atomic_store(&stop_flag, 1); /* main reports it */
+		return NULL;
 	}
 	/* Bounded in time: recvmmsg returns within RECV_TIMEOUT_MS (SO_RCVTIMEO)
 	 * so the stop flag is seen. */
@@ -237,7 +432,7 @@ static int open_socket(const struct netaddr *a)
 }
 
 static const char usage_text[] =
-    "Usage: ringtracker-ceiling --udp ADDR:PORT [--workers N] [--cpus LIST]\n"
+    "Usage: ringtracker-ceiling --udp ADDR:PORT [--workers N] [--cpus LIST] [--io uring|mmsg]\n"
     "\n"
     "A stateless BEP 15 responder: the performance ceiling for a UDP tracker on this\n"
     "machine. Answers every valid request with a fixed valid reply (connect: a\n"
@@ -250,6 +445,9 @@ static const char usage_text[] =
     "  --workers N      threads, each with its own SO_REUSEPORT socket (default 1)\n"
     "  --cpus LIST      pin worker i to the i-th CPU of LIST, e.g. 1 or 0-3\n"
     "                   (default: not pinned)\n"
+    "  --io uring|mmsg  how a worker receives and sends: io_uring (multishot recvmsg,\n"
+    "                   a sendmsg SQE per reply, as ringtracker does) or one recvmmsg\n"
+    "                   and one sendmmsg per batch (default mmsg)\n"
     "  -h, --help       this text\n";
 
 static int parse_cpus(const char *s, struct ceiling_config *c)
@@ -287,7 +485,8 @@ static int parse_flags(int argc, char **argv, struct ceiling_config *c)
 {
 	static const struct option opts[] = {
 	    {"udp", required_argument, NULL, 'u'},     {"workers", required_argument, NULL, 'w'},
-	    {"cpus", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
+	    {"cpus", required_argument, NULL, 'c'},    {"io", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -319,6 +518,14 @@ static int parse_flags(int argc, char **argv, struct ceiling_config *c)
 						"like 0,2-3\n", optarg);
 				return 2;
 			}
+			break;
+		case 'i':
+			if (strcmp(optarg, "uring") != 0 && strcmp(optarg, "mmsg") != 0) {
+				fprintf(stderr, "ringtracker-ceiling: --io: uring or mmsg, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			c->uring = strcmp(optarg, "uring") == 0;
 			break;
 		case 'h':
 			return 1;
@@ -367,7 +574,7 @@ static void report(const struct ceiling_config *c, const struct ceiling_worker *
 		err += w[i].send_errors;
 	}
 	printf("total: received %llu answered %llu dropped_malformed %llu dropped_connid %llu "
-	       "send_errors %llu, %.1f datagrams per recvmmsg\n",
+	       "send_errors %llu, %.1f datagrams per batch\n",
 	       (unsigned long long)rx, (unsigned long long)tx, (unsigned long long)bad,
 	       (unsigned long long)connid, (unsigned long long)err,
 	       batches ? (double)rx / (double)batches : 0.0);
@@ -400,13 +607,15 @@ int main(int argc, char **argv)
 		w[i].fd = -1;
 		w[i].index = i;
 		w[i].cpu = cfg.n_cpus ? cfg.cpus[i % cfg.n_cpus] : -1;
+		w[i].uring = cfg.uring;
 	}
 	if ((r = open_sockets(&cfg, w)) < 0) {
 		fprintf(stderr, "ringtracker-ceiling: socket/bind: %s\n", strerror(-r));
 		goto out_close;
 	}
 	netaddr_format(&cfg.addr, text, sizeof(text));
-	printf("ringtracker-ceiling: serving %s with %u worker(s)\n", text, cfg.workers);
+	printf("ringtracker-ceiling: serving %s with %u worker(s), %s\n", text, cfg.workers,
+	       cfg.uring ? "io_uring" : "recvmmsg/sendmmsg");
 	fflush(stdout);
 	for (; started < cfg.workers; started++)
 		if ((r = -pthread_create(&w[started].tid, NULL, worker_main, &w[started])) < 0) {
@@ -414,8 +623,15 @@ int main(int argc, char **argv)
 			atomic_store(&stop_flag, 1);
 			break;
 		}
-	for (unsigned i = 0; i < started; i++)
+	for (unsigned i = 0; i < started; i++) {
 		pthread_join(w[i].tid, NULL);
+		if (w[i].err) {
+			fprintf(stderr, "ringtracker-ceiling: worker %u: io_uring set-up: %s%s\n", i,
+				strerror(-w[i].err),
+				w[i].err == -ENOMEM ? " (locked-memory limit?)" : "");
+			r = w[i].err;
+		}
+	}
 	if (started == cfg.workers)
 		report(&cfg, w);
 out_close:

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,26 @@ const char *server_bin(void)
 	const char *bin = getenv("RINGTRACKER_BIN");
 
 	return bin ? bin : "build/ringtracker";
+}
+
+const char *tool_bin(const char *name)
+{
+	static char path[PATH_MAX];
+	const char *bin = getenv("RINGTRACKER_BIN");
+
+	if (bin) {
+		char copy[PATH_MAX];
+		snprintf(copy, sizeof(copy), "%s", bin);
+		const char *dir = dirname(copy);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (access(path, X_OK) == 0)
+			return path;
+		snprintf(path, sizeof(path), "%s/../%s", dir, name);
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	snprintf(path, sizeof(path), "build/%s", name);
+	return access(path, X_OK) == 0 ? path : NULL;
 }
 
 double now_s(void)
@@ -155,13 +177,12 @@ unsigned long long log_counter(const struct tracker *t, const char *name)
 
 /* --- command line --- */
 
-/* Runs the server with args, returns its exit status; stderr into err. */
-int run_cli(const char *const *args, char *err, size_t cap)
+int run_bin(const char *bin, const char *const *args, char *err, size_t cap)
 {
-	const char *argv[16] = { server_bin() };
+	const char *argv[16] = { bin };
 	int n = 1, fds[2];
 
-	for (; *args; args++)
+	for (; *args && n < 15; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
@@ -182,6 +203,11 @@ int run_cli(const char *const *args, char *err, size_t cap)
 	int status;
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run_cli(const char *const *args, char *err, size_t cap)
+{
+	return run_bin(server_bin(), args, err, cap);
 }
 
 /* --- HTTP and the metrics page --- */

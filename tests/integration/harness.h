@@ -27,6 +27,12 @@ struct tracker {
 /* Path of the server under test. */
 const char *server_bin(void);
 
+/* Path of a tool built beside the server (only in the release variant, as
+ * build/<name>): next to RINGTRACKER_BIN, one directory up from it (the
+ * release server is build/release/ringtracker), or build/<name> from the
+ * current directory. NULL when there is none. */
+const char *tool_bin(const char *name);
+
 /* Monotonic seconds. */
 double now_s(void);
 
@@ -51,6 +57,9 @@ unsigned long long log_counter(const struct tracker *t, const char *name);
 /* Runs the server with args (NULL-ended) to completion; its stdout and
  * stderr go to out (capacity cap). Returns the exit status. */
 int run_cli(const char *const *args, char *out, size_t cap);
+
+/* The same for program bin (a path) instead of the server. */
+int run_bin(const char *bin, const char *const *args, char *out, size_t cap);
 
 /* GET path from a over HTTP/1.1 (Connection: close), reading until the
  * server closes, within 5 s. The whole reply (head and body, NUL-ended)

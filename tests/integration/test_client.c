@@ -3,18 +3,14 @@
  * loopback, runs the client as a subprocess and reads its JSON and exit
  * status.
  *
- * The client is built only in the release variant (build/ringtracker-client),
- * so it is looked for next to RINGTRACKER_BIN, then one directory up (the
- * release server is build/release/ringtracker), then as
- * build/ringtracker-client from the current directory; without it the tests
- * are skipped, saying so. Each test starts its own server; every wait is
+ * The client is built only in the release variant (build/ringtracker-client)
+ * and found with tool_bin (harness.h); without it the tests are skipped,
+ * saying so. Each test starts its own server; every wait is
  * bounded (the client's --timeout, Criterion's .timeout).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -29,30 +25,9 @@
 
 #define OUT_MAX 65536
 
-/* Path of the client binary, or NULL when there is none. */
-static const char *client_bin(void)
-{
-	static char path[PATH_MAX];
-	const char *bin = getenv("RINGTRACKER_BIN");
-
-	if (bin) {
-		char copy[PATH_MAX];
-		snprintf(copy, sizeof(copy), "%s", bin);
-		const char *dir = dirname(copy);
-		snprintf(path, sizeof(path), "%s/ringtracker-client", dir);
-		if (access(path, X_OK) == 0)
-			return path;
-		snprintf(path, sizeof(path), "%s/../ringtracker-client", dir);
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	snprintf(path, sizeof(path), "build/ringtracker-client");
-	return access(path, X_OK) == 0 ? path : NULL;
-}
-
 static const char *need_client(void)
 {
-	const char *bin = client_bin();
+	const char *bin = tool_bin("ringtracker-client");
 
 	if (!bin)
 		cr_skip_test("ringtracker-client not found next to RINGTRACKER_BIN or as "
