@@ -21,6 +21,10 @@ import sys
 import time
 
 SERVERS = ["ringtracker", "opentracker", "ceiling"]
+# The ceiling runs in both of its I/O modes; "ceiling" is the mode with the
+# higher median in each case (see choose_ceiling). The table shows all three.
+CEILING_MODES = ["ceiling-mmsg", "ceiling-uring"]
+TABLE_SERVERS = SERVERS + CEILING_MODES
 
 
 def load_runs(path):
@@ -33,10 +37,30 @@ def load_runs(path):
     return runs
 
 
+def choose_ceiling(runs):
+    """Per case, copies the runs of the ceiling mode with the higher median
+    responses/s as server "ceiling". One mode for all runs of a case, not the
+    faster of each pair: with a noisy host the faster of two runs is biased
+    upwards."""
+    out = [r for r in runs if r["server"] != "ceiling" or
+           not any(q["case"] == r["case"] and q["server"] in CEILING_MODES for q in runs)]
+    for case in dict.fromkeys(r["case"] for r in runs):
+        best, best_median = None, -1.0
+        for mode in CEILING_MODES:
+            rates = [r["load"]["responses_per_s"]["total"] for r in runs
+                     if r["case"] == case and r["server"] == mode]
+            if rates and statistics.median(rates) > best_median:
+                best, best_median = mode, statistics.median(rates)
+        if best:
+            out += [dict(r, server="ceiling", io=best.split("-", 1)[1]) for r in runs
+                    if r["case"] == case and r["server"] == best]
+    return out
+
+
 def summarize_case(runs, case):
     """Per server: median/min/max responses/s, latency p99, errors, lost."""
     out = {}
-    for server in SERVERS:
+    for server in TABLE_SERVERS:
         mine = [r for r in runs if r["case"] == case and r["server"] == server]
         if not mine:
             continue
@@ -54,6 +78,7 @@ def summarize_case(runs, case):
             "first_error": next((r["load"].get("first_error") for r in mine
                                  if r["load"].get("first_error")), ""),
             "rss_bytes_median": statistics.median(r.get("rss_bytes", 0) for r in mine),
+            "io": mine[0].get("io", ""),
         }
     ring = out.get("ringtracker", {}).get("responses_per_s_median")
     for other in ("opentracker", "ceiling"):
@@ -125,12 +150,15 @@ def table(summary):
     lines = ["| case | server | responses/s median (min-max) | p99 us | errors | lost | malformed |",
              "|---|---|---|---|---|---|---|"]
     for case, per in summary["cases"].items():
-        for server in SERVERS:
+        for server in TABLE_SERVERS:
             s = per.get(server)
             if not s:
                 continue
+            name = server
+            if server == "ceiling" and s.get("io"):
+                name = "ceiling (the faster: %s)" % s["io"]
             lines.append("| %s | %s | %s (%s-%s) | %.0f | %d | %d | %d |" % (
-                case, server, fmt_rate(s["responses_per_s_median"]),
+                case, name, fmt_rate(s["responses_per_s_median"]),
                 fmt_rate(s["responses_per_s_min"]), fmt_rate(s["responses_per_s_max"]),
                 s["p99_us_median"], s["errors"], s["lost"], s["malformed"]))
         ratios = []
@@ -202,7 +230,7 @@ def main():
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="make bench")
     a = ap.parse_args()
-    runs = load_runs(a.results)
+    runs = choose_ceiling(load_runs(a.results))
     cases = {}
     for case in dict.fromkeys(r["case"] for r in runs):  # in the order run
         if case != "memory":
