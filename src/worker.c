@@ -912,29 +912,14 @@ static int worker_setup(struct worker *w)
 
 /* Ends every request still in the kernel (multishot receives and accepts,
  * HTTP receives into buffers worker_destroy frees, sends) and drops the
- * registered files, on this thread (the ring is SINGLE_ISSUER). Without it
- * the kernel finishes the ring's teardown in the background after the
- * process has exited and keeps the sockets bound for some 30 ms, so a
- * restart straight away found its port taken ("another tracker"). */
+ * registered files, on this thread: see ringutil_quiesce. */
 static void worker_quiesce(struct worker *w)
 {
-	struct io_uring_sync_cancel_reg reg = {
-		.fd = -1,
-		.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL,
-		.timeout = {.tv_sec = 1, .tv_nsec = 0},
-	};
-
 	if (!w->ring_ready)
 		return;
-	int r = io_uring_register_sync_cancel(&w->ring, &reg);
-	if (r < 0 && r != -ENOENT)
+	int r = ringutil_quiesce(&w->ring, w->n_udp > 0);
+	if (r < 0)
 		log_warn("worker %u: cancelling requests at exit: %s", w->id, strerror(-r));
-	/* DEFER_TASKRUN: the cancelled requests are freed, and their files
-	 * put, only when we ask for events. */
-	io_uring_get_events(&w->ring);
-	io_uring_cq_advance(&w->ring, io_uring_cq_ready(&w->ring));
-	if (w->n_udp > 0)
-		io_uring_unregister_files(&w->ring);
 }
 
 void *worker_main(void *arg)

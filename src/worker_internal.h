@@ -20,6 +20,7 @@
 #include "counters.h"
 #include "http.h"
 #include "netaddr.h"
+#include "ringutil.h"
 #include "swarm.h"
 #include "udp.h"
 #include "worker.h"
