@@ -7,7 +7,7 @@
  * default) a worker receives batches with recvmmsg (blocking until at least
  * one datagram, MSG_WAITFORONE) and answers a batch with one sendmmsg; with
  * --io uring it uses io_uring as ringtracker's workers do (multishot recvmsg
- * over a provided buffer ring, one sendmsg SQE per reply, one io_uring_enter
+ * over a provided buffer ring, one send SQE per reply, one io_uring_enter
  * per turn). Which is cheaper depends on the host: where kernel entries are
  * dear (PTI), io_uring wins. Either way it parses each datagram with
  * udp_parse_request and answers every valid request with a fixed valid
@@ -200,8 +200,8 @@ static void serve_batch(struct ceiling_worker *w, unsigned n)
 
 /* The same work as serve_batch over io_uring, the way ringtracker's workers
  * do it: the socket as a fixed file, one multishot recvmsg over a provided
- * buffer ring, one sendmsg SQE per reply from a slot that lives until its
- * completion, and one io_uring_enter per loop turn for every send queued and
+ * buffer ring, one send SQE with a destination per reply from a slot that
+ * lives until its completion, and one io_uring_enter per loop turn for every send queued and
  * every datagram received. */
 #define UR_ENTRIES 1024
 #define UR_SLOTS 1024 /* replies in flight */
@@ -212,8 +212,6 @@ enum { UR_RECV = 1, UR_SEND = 2 };
 #define UR_MAKE(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 struct ur_slot {
-	struct msghdr h;
-	struct iovec iov;
 	struct sockaddr_storage to;
 	uint32_t next_free;
 	uint8_t buf[REPLY_CAP];
@@ -280,11 +278,12 @@ static void ur_received(struct ceiling_worker *w, struct ur_state *u, uint32_t b
 	}
 	u->free_slot = s->next_free;
 	memcpy(&s->to, from, out->namelen);
-	s->iov = (struct iovec){.iov_base = s->buf, .iov_len = rlen};
-	s->h = (struct msghdr){.msg_name = &s->to, .msg_namelen = out->namelen, .msg_iov = &s->iov,
-			       .msg_iovlen = 1};
-	io_uring_prep_sendmsg(sqe, 0, &s->h, 0);
+	/* A send with a destination, as the server's udp_send: no msghdr or
+	 * iovec for the kernel to copy in (the 2.3 header has no helper). */
+	io_uring_prep_send(sqe, 0, s->buf, rlen, 0);
 	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->addr2 = (uint64_t)(uintptr_t)&s->to;
+	sqe->addr_len = (uint16_t)out->namelen;
 	io_uring_sqe_set_data64(sqe, UR_MAKE(UR_SEND, s - u->slots));
 }
 
@@ -451,7 +450,7 @@ static const char usage_text[] =
     "  --cpus LIST      pin worker i to the i-th CPU of LIST, e.g. 1 or 0-3\n"
     "                   (default: not pinned)\n"
     "  --io uring|mmsg  how a worker receives and sends: io_uring (multishot recvmsg,\n"
-    "                   a sendmsg SQE per reply, as ringtracker does) or one recvmmsg\n"
+    "                   a send SQE per reply, as ringtracker does) or one recvmmsg\n"
     "                   and one sendmmsg per batch (default mmsg)\n"
     "  -h, --help       this text\n";
 
