@@ -195,6 +195,8 @@ main() {
 	[ -x "$LOAD" ] || die "$LOAD missing (make)"
 	mkdir -p "$OUT" bench/results
 	: >"$OUT/results.jsonl"
+	local started
+	started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	"$LOAD" --dump-hashes "$TORRENTS" >"$OUT/whitelist.txt"
 	for c in $CASES; do
 		case $c in
@@ -208,7 +210,8 @@ main() {
 	done
 	python3 bench/summarize.py "$OUT/results.jsonl" bench/results \
 		--machine "$(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
-		--command "make bench (RUNS=$RUNS DURATION=$DURATION TORRENTS=$TORRENTS PEERS=$PEERS WINDOW=$WINDOW CONNECTIONS=$CONNECTIONS)"
+		--command "make bench (RUNS=$RUNS DURATION=$DURATION TORRENTS=$TORRENTS PEERS=$PEERS WINDOW=$WINDOW CONNECTIONS=$CONNECTIONS)" \
+		--started "$started"
 }
 
 main "$@"

@@ -10,6 +10,7 @@ OUTDIR/latest.md (for the README), and OUTDIR/latest.png with gnuplot when it
 is installed. Standard library only.
 
 Usage: summarize.py results.jsonl OUTDIR --machine TEXT --command TEXT
+                    [--started UTC-TIME]
 """
 import argparse
 import json
@@ -229,6 +230,7 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="make bench")
+    ap.add_argument("--started", default="", help="when the first run began (UTC)")
     a = ap.parse_args()
     runs = choose_ceiling(load_runs(a.results))
     cases = {}
@@ -237,6 +239,7 @@ def main():
             cases[case] = summarize_case(runs, case)
     summary = {
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started_utc": a.started,
         "machine": a.machine,
         "command": a.command,
         "cases": cases,
@@ -249,9 +252,12 @@ def main():
         with open(os.path.join(a.outdir, name), "w") as f:
             json.dump(summary, f, indent=1)
     md = table(summary)
+    when = summary["time_utc"]
+    if a.started:
+        when = "%s to %s" % (a.started, when)
     with open(os.path.join(a.outdir, "latest.md"), "w") as f:
         f.write("Measured %s on %s with `%s`.\n\n%s\n" % (
-            summary["time_utc"], summary["machine"], summary["command"], md))
+            when, summary["machine"], summary["command"], md))
     print(md)
     plot(summary, a.outdir)
 
