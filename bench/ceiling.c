@@ -201,8 +201,8 @@ static void serve_batch(struct ceiling_worker *w, unsigned n)
 /* The same work as serve_batch over io_uring, the way ringtracker's workers
  * do it: the socket as a fixed file, one multishot recvmsg over a provided
  * buffer ring, one send SQE with a destination per reply from a slot that
- * lives until its completion, and one io_uring_enter per loop turn for every send queued and
- * every datagram received. */
+ * lives until its completion, and one io_uring_enter per loop turn for all
+ * sends queued and datagrams received. */
 #define UR_ENTRIES 1024
 #define UR_SLOTS 1024 /* replies in flight */
 #define UR_BUFS 1024
@@ -257,9 +257,11 @@ static void ur_received(struct ceiling_worker *w, struct ur_state *u, uint32_t b
 	struct io_uring_recvmsg_out *out =
 	    io_uring_recvmsg_validate(bufring_buf(&u->bufs, bid), res, &u->tmpl);
 
-	if (!out || out->namelen > UR_NAMELEN)
-		return;
 	w->received++;
+	if (!out || out->namelen > UR_NAMELEN) {
+		w->dropped_malformed++; /* no room for its header and address */
+		return;
+	}
 	if (u->free_slot == UINT32_MAX) {
 		w->send_errors++; /* every slot in flight: dropped */
 		return;

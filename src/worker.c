@@ -43,6 +43,7 @@
 
 #include "log.h"
 #include "netaddr.h"
+#include "ringutil.h"
 #include "swarm.h"
 #include "udp.h"
 #include "worker_internal.h"

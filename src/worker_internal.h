@@ -20,7 +20,6 @@
 #include "counters.h"
 #include "http.h"
 #include "netaddr.h"
-#include "ringutil.h"
 #include "swarm.h"
 #include "udp.h"
 #include "worker.h"
