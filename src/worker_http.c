@@ -2,9 +2,12 @@
  * on the worker's own SO_REUSEPORT listeners, requests parsed (http.c),
  * announces and scrapes answered from the swarm shards.
  *
- * What it does: multishot accept per listener; one recv and one send at a
- * time per connection; keep-alive and pipelining (requests of a connection
- * are answered in order, one at a time); 400/404/405/414/431/505 for bad
+ * What it does: HTTP_ACCEPT_DEPTH accepts armed per listener, each with
+ * room for the client's address (a multishot accept returns none, and a
+ * getpeername per connection is one more system call); one recv and one
+ * send at a time per connection; closes go through the ring (shutdowns
+ * do not: io_uring runs them on a worker thread); keep-alive and
+ * pipelining (requests of a connection are answered in order, one at a time); 400/404/405/414/431/505 for bad
  * requests, then close; bencoded failure reasons for bad parameters; idle and
  * request-head timeouts and a per-worker connection limit checked once a
  * second. An announce for a torrent another worker owns goes to the owner
@@ -45,6 +48,9 @@
 #define HTTP_OUT_HIGH_WATER (64 * 1024) /* unsent reply bytes before we stop reading */
 #define LIST_ENTRY_MAX 96 /* bencoded bytes of one full-scrape entry, at most */
 #define PEERS_MAX_BYTES (200 * UDP_PEER6_LEN) /* numwant_max is at most 200 */
+/* Accepts in flight per listener: a burst beyond this waits in the listen
+ * backlog for the next loop turn, which re-arms the ones that completed. */
+#define HTTP_ACCEPT_DEPTH 16
 
 struct http_conn {
 	int fd;             /* -1 when the slot is free */
@@ -71,6 +77,13 @@ struct http_conn {
 	uint32_t wlen, wsent, wcap;
 };
 
+/* One armed accept: the kernel writes the client's address here. */
+struct accept_slot {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	bool armed;
+};
+
 struct http_conns {
 	struct http_conn *conns; /* [cfg->http_max_connections] */
 	uint32_t n;
@@ -78,6 +91,7 @@ struct http_conns {
 	uint32_t open;
 	uint32_t last_tick; /* seconds */
 	uint32_t last_full_scrape; /* seconds; 0 = never */
+	struct accept_slot accepts[CONFIG_MAX_LISTEN][HTTP_ACCEPT_DEPTH]; /* [listener][k] */
 	uint8_t scratch[HTTP_SCRATCH];
 };
 
@@ -103,9 +117,7 @@ int worker_http_setup(struct worker *w)
 		w->http->conns[i].fd = -1;
 		w->http->conns[i].next_free = i + 1 < n ? i + 1 : UINT32_MAX;
 	}
-	for (size_t k = 0; k < w->n_http; k++)
-		w->http_rearm[k] = true; /* armed by the first tick */
-	return 0;
+	return 0; /* the accepts are armed by the first tick */
 fail:
 	w->setup_err = -ENOMEM;
 	w->setup_what = "HTTP connection table";
@@ -155,6 +167,21 @@ static struct http_conn *conn_alloc(struct worker *w, int fd)
 	return c;
 }
 
+/* Closes fd through the ring (no system call of its own); the completion is
+ * not looked at. Closes at once when the ring is full. */
+static void fd_close(struct worker *w, int fd)
+{
+	struct io_uring_sqe *sqe = worker_get_sqe(w);
+
+	if (!sqe) {
+		close(fd);
+		return;
+	}
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_OTHER, 0));
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
 /* Closes the socket and frees the slot; in-flight operations must be done.
  * The read buffer is kept for the next connection; the write buffer is not
  * (it may have grown large). */
@@ -164,7 +191,7 @@ static void conn_free(struct worker *w, struct http_conn *c)
 
 	if (c->fd < 0)
 		return; /* already freed in this call chain */
-	close(c->fd);
+	fd_close(w, c->fd);
 	c->fd = -1;
 	free(c->wbuf);
 	c->wbuf = NULL;
@@ -738,21 +765,21 @@ static void conn_pump(struct worker *w, struct http_conn *c)
 
 static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 {
-	unsigned k = UD_INDEX(cqe->user_data);
+	uint32_t i = UD_INDEX(cqe->user_data);
+	unsigned k = i / HTTP_ACCEPT_DEPTH;
 
-	if (!(cqe->flags & IORING_CQE_F_MORE) && k < w->n_http)
-		w->http_rearm[k] = true;
+	if (k >= w->n_http)
+		return;
+	struct accept_slot *a = &w->http->accepts[k][i % HTTP_ACCEPT_DEPTH];
+	a->armed = false; /* the next tick arms it again */
 	if (cqe->res < 0) {
 		counters_inc(&w->counters, CTR_http_accept_errors);
 		return;
 	}
 	int fd = cqe->res;
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	struct netaddr peer;
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 ||
-	    netaddr_from_sockaddr((struct sockaddr *)&ss, len, &peer) != 0) {
-		close(fd);
+	if (netaddr_from_sockaddr((struct sockaddr *)&a->addr, a->addr_len, &peer) != 0) {
+		fd_close(w, fd);
 		counters_inc(&w->counters, CTR_http_accept_errors);
 		return;
 	}
@@ -764,7 +791,7 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
 		ssize_t sent = send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)sent;
-		close(fd);
+		fd_close(w, fd);
 		counters_inc(&w->counters, CTR_http_refused);
 		return;
 	}
@@ -879,15 +906,23 @@ void worker_http_scrape_done(struct worker *w, const struct handoff_scrape *s)
 
 /* -------------------------------------------------------------- tick */
 
-static void arm_accept(struct worker *w, unsigned k)
+/* Arms the accepts of listener k that are not in flight; one the ring has
+ * no room for stays unarmed until the next turn. */
+static void arm_accepts(struct worker *w, unsigned k)
 {
-	struct io_uring_sqe *sqe = worker_get_sqe(w);
-
-	if (!sqe)
-		return; /* stays marked; next turn */
-	io_uring_prep_multishot_accept(sqe, w->http_fds[k], NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_ACCEPT, k));
-	w->http_rearm[k] = false;
+	for (unsigned j = 0; j < HTTP_ACCEPT_DEPTH; j++) {
+		struct accept_slot *a = &w->http->accepts[k][j];
+		if (a->armed)
+			continue;
+		struct io_uring_sqe *sqe = worker_get_sqe(w);
+		if (!sqe)
+			return;
+		a->addr_len = sizeof(a->addr);
+		io_uring_prep_accept(sqe, w->http_fds[k], (struct sockaddr *)&a->addr, &a->addr_len,
+				     SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, UD_MAKE(UD_HTTP_ACCEPT, k * HTTP_ACCEPT_DEPTH + j));
+		a->armed = true;
+	}
 }
 
 /* Closes connections idle past idle_timeout, with an unfinished head past
@@ -921,8 +956,7 @@ void worker_http_tick(struct worker *w)
 	if (!w->http)
 		return;
 	for (unsigned k = 0; k < w->n_http; k++)
-		if (w->http_rearm[k])
-			arm_accept(w, k);
+		arm_accepts(w, k);
 	if (w->now != w->http->last_tick) {
 		w->http->last_tick = w->now;
 		expire_connections(w);

@@ -42,7 +42,7 @@ enum ud_kind {
 	UD_SEND = 2,        /* UDP send (sendto); index = send slot */
 	UD_WAKE = 3,        /* MSG_RING from another worker */
 	UD_OTHER = 4,       /* completions we do not act on */
-	UD_HTTP_ACCEPT = 5, /* multishot accept; index = HTTP listener */
+	UD_HTTP_ACCEPT = 5, /* accept; index = listener * HTTP_ACCEPT_DEPTH + slot */
 	UD_HTTP_RECV = 6,   /* index = connection */
 	UD_HTTP_SEND = 7,   /* index = connection */
 };
@@ -152,7 +152,6 @@ struct worker {
 	bool rearm[CONFIG_MAX_LISTEN];
 	int http_fds[CONFIG_MAX_LISTEN];
 	size_t n_http;
-	bool http_rearm[CONFIG_MAX_LISTEN];
 
 	struct bufring recv_bufs; /* recv_buffers buffers of RECV_BUF_SIZE bytes */
 	struct msghdr recv_msg; /* multishot template: namelen only */
