@@ -369,7 +369,10 @@ static int serve_uring(struct ceiling_worker *w)
 		if (u->ring_ready) {
 			/* Frees the port at exit, not tens of ms later: a bench
 			 * starts the next server on it straight away. */
-			ringutil_quiesce(&u->ring, true);
+			int q = ringutil_quiesce(&u->ring, true);
+			if (q < 0)
+				fprintf(stderr, "ringtracker-ceiling: worker %u: cancelling at exit: %s\n",
+					w->index, strerror(-q));
 			io_uring_queue_exit(&u->ring);
 		}
 		bufring_free(&u->bufs);

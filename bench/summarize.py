@@ -157,7 +157,7 @@ def table(summary):
                 continue
             name = server
             if server == "ceiling" and s.get("io"):
-                name = "ceiling (the faster: %s)" % s["io"]
+                name = "ceiling (mode of higher median: %s)" % s["io"]
             lines.append("| %s | %s | %s (%s-%s) | %.0f | %d | %d | %d |" % (
                 case, name, fmt_rate(s["responses_per_s_median"]),
                 fmt_rate(s["responses_per_s_min"]), fmt_rate(s["responses_per_s_max"]),

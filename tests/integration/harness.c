@@ -182,8 +182,10 @@ int run_bin(const char *bin, const char *const *args, char *err, size_t cap)
 	const char *argv[16] = { bin };
 	int n = 1, fds[2];
 
-	for (; *args && n < 15; args++)
+	for (; *args; args++) {
+		cr_assert_lt(n, 15, "run_bin: more than 14 arguments");
 		argv[n++] = *args;
+	}
 	argv[n] = NULL;
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
 	pid_t pid = fork();
