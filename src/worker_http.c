@@ -768,8 +768,11 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 	uint32_t i = UD_INDEX(cqe->user_data);
 	unsigned k = i / HTTP_ACCEPT_DEPTH;
 
-	if (k >= w->n_http)
+	if (k >= w->n_http) {
+		if (cqe->res >= 0)
+			close(cqe->res); /* not ours to take */
 		return;
+	}
 	struct accept_slot *a = &w->http->accepts[k][i % HTTP_ACCEPT_DEPTH];
 	a->armed = false; /* the next tick arms it again */
 	if (cqe->res < 0) {
