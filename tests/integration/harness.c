@@ -45,6 +45,17 @@ const char *tool_bin(const char *name)
 	return access(path, X_OK) == 0 ? path : NULL;
 }
 
+const char *tool_or_skip(const char *name)
+{
+	const char *bin = tool_bin(name);
+
+	if (!bin)
+		cr_skip_test("%s not found next to RINGTRACKER_BIN or as build/%s: build it "
+			     "with `make` (release)",
+			     name, name);
+	return bin;
+}
+
 double now_s(void)
 {
 	struct timespec ts;
@@ -179,11 +190,11 @@ unsigned long long log_counter(const struct tracker *t, const char *name)
 
 int run_bin(const char *bin, const char *const *args, char *err, size_t cap)
 {
-	const char *argv[16] = { bin };
+	const char *argv[32] = { bin };
 	int n = 1, fds[2];
 
 	for (; *args; args++) {
-		cr_assert_lt(n, 15, "run_bin: more than 14 arguments");
+		cr_assert_lt(n, 31, "run_bin: more than 30 arguments");
 		argv[n++] = *args;
 	}
 	argv[n] = NULL;

@@ -33,6 +33,9 @@ const char *server_bin(void);
  * current directory. NULL when there is none. */
 const char *tool_bin(const char *name);
 
+/* tool_bin, or skips the calling test, saying how to build the tool. */
+const char *tool_or_skip(const char *name);
+
 /* Monotonic seconds. */
 double now_s(void);
 
@@ -58,7 +61,8 @@ unsigned long long log_counter(const struct tracker *t, const char *name);
  * stderr go to out (capacity cap). Returns the exit status. */
 int run_cli(const char *const *args, char *out, size_t cap);
 
-/* The same for program bin (a path) instead of the server. */
+/* The same for program bin (a path) instead of the server; at most 30
+ * arguments (more fail the test). */
 int run_bin(const char *bin, const char *const *args, char *out, size_t cap);
 
 /* GET path from a over HTTP/1.1 (Connection: close), reading until the

@@ -48,19 +48,9 @@ static void read_out(struct ceiling *c, const char *want, int timeout_ms)
 	}
 }
 
-static const char *need_ceiling(void)
-{
-	const char *bin = tool_bin("ringtracker-ceiling");
-
-	if (!bin)
-		cr_skip_test("ringtracker-ceiling not found next to RINGTRACKER_BIN or as "
-			     "build/ringtracker-ceiling: build it with `make` (release)");
-	return bin;
-}
-
 static void ceiling_start(struct ceiling *c, const char *io)
 {
-	const char *bin = need_ceiling();
+	const char *bin = tool_or_skip("ringtracker-ceiling");
 	int fds[2];
 
 	memset(c, 0, sizeof(*c));
@@ -169,7 +159,7 @@ Test(ceiling, uring_answers_valid_requests_and_drops_the_rest, .timeout = 20)
 
 Test(ceiling, unknown_io_mode_is_refused, .timeout = 10)
 {
-	const char *bin = need_ceiling();
+	const char *bin = tool_or_skip("ringtracker-ceiling");
 	char out[1024];
 	const char *args[] = {"--io", "epoll", NULL};
 	int status = run_bin(bin, args, out, sizeof(out));

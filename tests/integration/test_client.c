@@ -25,16 +25,6 @@
 
 #define OUT_MAX 65536
 
-static const char *need_client(void)
-{
-	const char *bin = tool_bin("ringtracker-client");
-
-	if (!bin)
-		cr_skip_test("ringtracker-client not found next to RINGTRACKER_BIN or as "
-			     "build/ringtracker-client: build it with `make` (release)");
-	return bin;
-}
-
 /* Reads from the two pipes until both close. */
 static void read_both(int fd_out, char *out, size_t cap, int fd_err, char *err, size_t ecap)
 {
@@ -69,7 +59,7 @@ static void read_both(int fd_out, char *out, size_t cap, int fd_err, char *err, 
  * Returns its exit status. */
 static int run_client(const char *const *args, char *out, size_t cap, char *err, size_t ecap)
 {
-	const char *argv[32] = {need_client()};
+	const char *argv[32] = {tool_or_skip("ringtracker-client")};
 	int n = 1, po[2], pe[2], status;
 
 	for (; *args; args++) {
@@ -160,7 +150,7 @@ Test(client_integration, udp_announce_two_peers_see_each_other, .timeout = 60)
 	struct tracker t;
 	char url[128];
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	tracker_start(&t, (const char *[]){"--workers", "2", NULL});
 	url_of(url, sizeof(url), "udp", &t.udp4, "");
 	two_peers(url, "127.0.0.1", 1, NULL);
@@ -174,7 +164,7 @@ Test(client_integration, http_announce_two_peers_see_each_other, .timeout = 60)
 	struct tracker t;
 	char url[128];
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	tracker_start(&t, (const char *[]){"--workers", "2", NULL});
 	url_of(url, sizeof(url), "http", &t.http4, "/announce");
 	two_peers(url, "127.0.0.1", 3, NULL);
@@ -204,7 +194,7 @@ Test(client_integration, scrape_counts_udp_and_http, .timeout = 60)
 	char err[4096], url[128], http[128], h1[41], h2[41], h3[41];
 	struct tracker t;
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	hex_of(201, h1);
 	hex_of(202, h2);
 	hex_of(203, h3);
@@ -243,7 +233,7 @@ Test(client_integration, check_passes_udp_udp6_and_http, .timeout = 60)
 	char err[4096], u4[128], u6[128], h4[128], h6[128], host[128];
 	struct tracker t;
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	tracker_start(&t, (const char *[]){"--workers", "2", NULL});
 	url_of(u4, sizeof(u4), "udp", &t.udp4, "");
 	url_of(u6, sizeof(u6), "udp", &t.udp6, "/announce");
@@ -291,7 +281,7 @@ Test(client_integration, check_fails_without_a_tracker, .timeout = 60)
 	char err[4096], good[128], dead_udp[128], dead_http[128];
 	struct tracker t;
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	tracker_start(&t, (const char *[]){"--workers", "1", NULL});
 	url_of(good, sizeof(good), "udp", &t.udp4, "");
 	snprintf(dead_udp, sizeof(dead_udp), "udp://127.0.0.1:%u", closed_port(SOCK_DGRAM));
@@ -319,7 +309,7 @@ Test(client_integration, tracker_errors_are_json_and_exit_1, .timeout = 60)
 	const char *ini = "[limits]\nmax_torrents = 1\n";
 	struct tracker t;
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	int fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
@@ -355,7 +345,7 @@ Test(client_integration, bad_usage_exits_2, .timeout = 30)
 	char err[4096], hex[41];
 	const char *url = "udp://127.0.0.1:6969";
 
-	need_client();
+	tool_or_skip("ringtracker-client");
 	hex_of(1, hex);
 	const struct {
 		const char *args[8];
