@@ -4,8 +4,9 @@
  * What it does: --connections connections per thread, each with one request
  * in flight (no pipelining). Keep-alive by default; with --http-close every
  * request gets a fresh connection (Connection: close) and the connection is
- * closed once the response is read. A request's send and the response's recv
- * are queued together; a response is complete when its Content-Length is in.
+ * closed once the response is read. Sockets are made and closed through the
+ * ring; TCP_NODELAY is set only before a request longer than NODELAY_ABOVE.
+ * A request's send and the response's recv are queued together; a response is complete when its Content-Length is in.
  * Checks: status 200 and a bencoded body holding "8:intervali" (announce) or
  * "5:files" (scrape); "14:failure reason" counts as an error reply; anything
  * else is malformed. A request without a complete response after
@@ -38,9 +39,14 @@
 #define WAIT_NS 10000000
 #define HOUSEKEEPING_NS 10000000ULL
 #define MAX_CONNECTIONS 16384
+/* Requests longer than this get TCP_NODELAY first: one that spans several
+ * segments would have its tail held by Nagle until the rest is acked. A
+ * shorter one leaves at once without it (each request is sent after the
+ * previous response, which acked everything before it). */
+#define NODELAY_ABOVE 1024
 
 enum conn_state { CONN_CLOSED, CONN_CONNECTING, CONN_OPEN };
-enum op { OP_CONNECT = 1, OP_SEND = 2, OP_RECV = 3 };
+enum op { OP_CONNECT = 1, OP_SEND = 2, OP_RECV = 3, OP_SOCKET = 4 };
 #define UD_MAKE(op, conn) (((uint64_t)(op) << 32) | (uint32_t)(conn))
 #define UD_OP(ud) ((unsigned)((ud) >> 32))
 #define UD_CONN(ud) ((uint32_t)(ud))
@@ -50,6 +56,7 @@ struct http_conn {
 	uint8_t state;     /* enum conn_state */
 	uint8_t ops;       /* operations in flight on fd */
 	bool doomed;       /* close once ops == 0 */
+	bool nodelay;      /* TCP_NODELAY is set on fd */
 	bool request_open; /* a request awaits its response */
 	uint8_t action;    /* UDP_ACTION_ANNOUNCE or UDP_ACTION_SCRAPE numbering */
 	uint8_t phase;
@@ -224,6 +231,10 @@ static bool queue_op(struct http_engine *e, struct http_conn *c, enum op op)
 	if (!sqe)
 		return false;
 	switch (op) {
+	case OP_SOCKET:
+		io_uring_prep_socket(sqe, e->cfg->target.family,
+				     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, 0);
+		break;
 	case OP_CONNECT:
 		io_uring_prep_connect(sqe, c->fd, (struct sockaddr *)&e->target, e->target_len);
 		break;
@@ -254,21 +265,16 @@ static void conn_error(struct http_engine *e, struct http_conn *c)
 
 static void conn_open(struct http_engine *e, struct http_conn *c, uint64_t now)
 {
-	int one = 1;
-
-	c->fd = socket(e->cfg->target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		conn_error(e, c); /* housekeeping tries again */
-		return;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The socket comes from the ring (socket_done connects it): no system
+	 * call of its own. */
+	c->fd = -1;
 	c->state = CONN_CONNECTING;
 	c->doomed = false;
+	c->nodelay = false;
 	c->rlen = 0;
 	c->started_at = now;
-	if (!queue_op(e, c, OP_CONNECT)) {
-		close(c->fd);
-		c->fd = -1;
+	if (!queue_op(e, c, OP_SOCKET)) {
+		conn_error(e, c); /* housekeeping tries again */
 		c->state = CONN_CLOSED;
 	}
 }
@@ -294,10 +300,12 @@ static void conn_doom(struct http_engine *e, struct http_conn *c, uint64_t now)
 {
 	c->doomed = true;
 	if (c->ops) {
-		shutdown(c->fd, SHUT_RDWR);
+		if (c->fd >= 0) /* else the socket is still being made */
+			shutdown(c->fd, SHUT_RDWR);
 		return;
 	}
-	close_fd(e, c->fd);
+	if (c->fd >= 0)
+		close_fd(e, c->fd);
 	c->fd = -1;
 	c->state = CONN_CLOSED;
 	c->request_open = false;
@@ -314,6 +322,11 @@ static void start_request(struct http_engine *e, struct http_conn *c, uint64_t n
 	bool scrape = scrape_turn(e);
 	c->action = scrape ? UDP_ACTION_SCRAPE : UDP_ACTION_ANNOUNCE;
 	c->req_len = scrape ? build_scrape(e, c) : build_announce(e, c);
+	if (c->req_len > NODELAY_ABOVE && !c->nodelay) {
+		int one = 1;
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->nodelay = true;
+	}
 	c->req_sent = 0;
 	c->rlen = 0;
 	c->phase = (uint8_t)phase;
@@ -470,6 +483,25 @@ static void send_done(struct http_engine *e, struct http_conn *c, int res, uint6
 		start_request(e, c, now);
 }
 
+static void socket_done(struct http_engine *e, struct http_conn *c, int res, uint64_t now)
+{
+	if (res < 0 && !c->doomed) {
+		conn_error(e, c);
+		c->state = CONN_CLOSED; /* housekeeping tries again */
+		return;
+	}
+	if (res >= 0)
+		c->fd = res;
+	if (c->doomed) {
+		conn_doom(e, c, now);
+		return;
+	}
+	if (!queue_op(e, c, OP_CONNECT)) {
+		conn_error(e, c);
+		conn_doom(e, c, now);
+	}
+}
+
 static void connect_done(struct http_engine *e, struct http_conn *c, int res, uint64_t now)
 {
 	if (res < 0 || c->doomed) {
@@ -498,6 +530,7 @@ static void drain(struct http_engine *e, uint64_t now)
 		struct http_conn *c = &e->conns[i];
 		c->ops--;
 		switch (UD_OP(cqe->user_data)) {
+		case OP_SOCKET: socket_done(e, c, cqe->res, now); break;
 		case OP_CONNECT: connect_done(e, c, cqe->res, now); break;
 		case OP_SEND: send_done(e, c, cqe->res, now); break;
 		case OP_RECV: recv_done(e, c, cqe->res, now); break;
