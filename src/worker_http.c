@@ -91,6 +91,10 @@ struct http_conns {
 	uint32_t open;
 	uint32_t last_tick; /* seconds */
 	uint32_t last_full_scrape; /* seconds; 0 = never */
+	/* seconds: a listener's accepts are not re-armed before this, after one
+	 * failed for want of descriptors or memory (it fails at once then, with
+	 * or without a client waiting, and re-arming would spin) */
+	uint32_t accept_resume[CONFIG_MAX_LISTEN];
 	struct accept_slot accepts[CONFIG_MAX_LISTEN][HTTP_ACCEPT_DEPTH]; /* [listener][k] */
 	uint8_t scratch[HTTP_SCRATCH];
 };
@@ -777,6 +781,9 @@ static void on_accept(struct worker *w, const struct io_uring_cqe *cqe)
 	a->armed = false; /* the next tick arms it again */
 	if (cqe->res < 0) {
 		counters_inc(&w->counters, CTR_http_accept_errors);
+		if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOBUFS ||
+		    cqe->res == -ENOMEM)
+			w->http->accept_resume[k] = w->now + 1;
 		return;
 	}
 	int fd = cqe->res;
@@ -909,10 +916,13 @@ void worker_http_scrape_done(struct worker *w, const struct handoff_scrape *s)
 
 /* -------------------------------------------------------------- tick */
 
-/* Arms the accepts of listener k that are not in flight; one the ring has
- * no room for stays unarmed until the next turn. */
+/* Arms the accepts of listener k that are not in flight, unless it pauses
+ * (accept_resume); one the ring has no room for stays unarmed until the next
+ * turn. */
 static void arm_accepts(struct worker *w, unsigned k)
 {
+	if (w->now < w->http->accept_resume[k])
+		return;
 	for (unsigned j = 0; j < HTTP_ACCEPT_DEPTH; j++) {
 		struct accept_slot *a = &w->http->accepts[k][j];
 		if (a->armed)
