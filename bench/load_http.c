@@ -615,5 +615,6 @@ void load_http_run(struct load_thread *t)
 		return;
 	}
 	loop(e);
+	io_uring_submit(&e->ring); /* the closes the last turn queued */
 	io_uring_queue_exit(&e->ring);
 }

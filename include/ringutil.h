@@ -8,7 +8,8 @@
 #include <stdbool.h>
 
 /* Before io_uring_queue_exit: cancels every request in flight (waiting up to
- * a second), runs the deferred completion work that frees them, and, when
+ * a second), runs the deferred completion work that frees them (for up to 2
+ * seconds more; -ETIME when that was not enough), and, when
  * files is set, unregisters the fixed files. Without this the kernel
  * finishes the ring's teardown in the background after the process has
  * exited and keeps its sockets bound for tens of milliseconds, so a server

@@ -4,9 +4,18 @@
 #include "ringutil.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <time.h>
 
-/* Completion rounds at most; each takes ~20 of the cancelled requests. */
-#define QUIESCE_ROUNDS_MAX 4096
+#define QUIESCE_MAX_NS 2000000000ULL /* for the completions of the cancelled */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 int ringutil_quiesce(struct io_uring *ring, bool files)
 {
@@ -20,16 +29,19 @@ int ringutil_quiesce(struct io_uring *ring, bool files)
 	/* DEFER_TASKRUN: the cancelled requests are freed, and their files
 	 * put, only when we ask for events, and the kernel runs a bounded
 	 * number of them per ask (about 20 on 6.18): ask until a round brings
-	 * no completion. Bounded: each round frees requests that were in
-	 * flight, and nothing new is submitted. */
-	for (int round = 0; round < QUIESCE_ROUNDS_MAX; round++) {
+	 * no completion, for QUIESCE_MAX_NS at most (a worker may have
+	 * hundreds of thousands of requests in flight). */
+	uint64_t start = now_ns();
+	bool drained = false;
+	while (!drained && now_ns() - start < QUIESCE_MAX_NS) {
 		io_uring_get_events(ring);
 		unsigned n = io_uring_cq_ready(ring);
-		if (n == 0)
-			break;
 		io_uring_cq_advance(ring, n);
+		drained = n == 0;
 	}
 	if (files)
 		io_uring_unregister_files(ring);
-	return r == -ENOENT ? 0 : r;
+	if (r == -ENOENT)
+		r = 0;
+	return r == 0 && !drained ? -ETIME : r;
 }
