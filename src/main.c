@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -136,6 +137,32 @@ static void log_xdp_counters(const struct xdp_filter *f)
 
 /* Blocks the signals we handle in every thread (workers inherit the mask)
  * and returns a signalfd for them, or -1. */
+/* Raises the soft descriptor limit to the hard one (a shell's default of
+ * 1024 is below one worker's default HTTP connection limit), and warns when
+ * even that is short of what the HTTP connection limits can use: past it,
+ * accepts fail and are counted (http_accept_errors). */
+static void descriptors_setup(const struct config *cfg, unsigned workers)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		unsigned long long was = (unsigned long long)rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("descriptors: limit raised from %llu to %llu", was,
+				 (unsigned long long)rl.rlim_cur);
+		else
+			rl.rlim_cur = (rlim_t)was;
+	}
+	unsigned long long need = (unsigned long long)cfg->http_max_connections * workers + 64;
+	if (cfg->n_http > 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("descriptors: the limit (%llu) is below what %u HTTP connections per "
+			 "worker need (%llu); accepts past it fail and are counted",
+			 (unsigned long long)rl.rlim_cur, cfg->http_max_connections, need);
+}
+
 static int signals_setup(void)
 {
 	sigset_t set;
@@ -296,6 +323,7 @@ int main(int argc, char **argv)
 		 * with the flag's name: a configuration error, status 2. */
 		exit(strncmp(err, "--", 2) == 0 ? 2 : 1);
 	}
+	descriptors_setup(&cfg, server_workers(srv));
 	struct xdp_filter *xdp = NULL;
 	if (cfg.xdp_interface[0]) {
 		xdp = xdp_start(&cfg, srv, err, sizeof(err));

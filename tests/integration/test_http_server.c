@@ -1545,10 +1545,31 @@ Test(http_integration, request_timeout_closes_slow_heads, .timeout = 30)
 	cr_assert_eq(log_counter(&t, "http_timeouts"), 2);
 }
 
+/* Tries GET /health on a new connection up to tries times, 100 ms apart;
+ * true once one is answered 200. */
+static bool health_served_within(const struct netaddr *a, int tries)
+{
+	static struct hconn c;
+	static struct hreply r;
+	static const char req[] = "GET /health HTTP/1.1\r\n\r\n";
+
+	for (int i = 0; i < tries; i++) {
+		if (i)
+			usleep(100 * 1000);
+		hc_open(&c, a);
+		bool ok = send_all(c.fd, req, sizeof(req) - 1) == 0 && hc_read_reply(&c, &r, 500) == 0 &&
+			  r.status == 200;
+		hc_close(&c);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
 Test(http_integration, connection_limit_refuses_extra, .timeout = 30)
 {
 	struct tracker t;
-	static struct hconn a, b, extra, later;
+	static struct hconn a, b, extra;
 	static struct hreply r;
 
 	start_with_config(&t, "[http]\nmax_connections = 2\n", "1");
@@ -1573,40 +1594,49 @@ Test(http_integration, connection_limit_refuses_extra, .timeout = 30)
 
 	/* A slot given back is usable again. */
 	hc_close(&a);
-	bool served = false;
-	for (int i = 0; i < 20 && !served; i++) {
-		hc_open(&later, &t.http4);
-		static const char req[] = "GET /health HTTP/1.1\r\n\r\n";
-		if (send_all(later.fd, req, sizeof(req) - 1) == 0 &&
-		    hc_read_reply(&later, &r, 500) == 0)
-			served = r.status == 200;
-		hc_close(&later);
-		if (!served)
-			usleep(100 * 1000);
-	}
-	cr_assert(served, "a freed slot never served again");
+	cr_assert(health_served_within(&t.http4, 20), "a freed slot never served again");
 	hc_close(&b);
 	tracker_stop(&t);
 	cr_assert_geq(log_counter(&t, "http_refused"), 1);
 }
 
+/* A low soft descriptor limit inherited at start-up is raised to the hard
+ * one, and said so. */
+Test(http_integration, soft_descriptor_limit_is_raised, .timeout = 30)
+{
+	struct tracker t;
+	struct rlimit old, low, got;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	if (old.rlim_max <= 256)
+		cr_skip_test("hard descriptor limit %llu: nothing to raise",
+			     (unsigned long long)old.rlim_max);
+	low = old;
+	low.rlim_cur = 256;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	tracker_start(&t, (const char *[]){"--workers", "1", "--metrics=", NULL});
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(prlimit(t.pid, RLIMIT_NOFILE, NULL, &got), 0);
+	cr_assert_eq(got.rlim_cur, old.rlim_max);
+	cr_assert(strstr(t.log, "descriptors: limit raised from 256"), "%s", t.log);
+	tracker_stop(&t);
+}
+
 /* Out of file descriptors: each accept fails at once (EMFILE), waiting
  * client or not. The listener pauses a second instead of re-arming in a
  * spin, UDP keeps answering, and HTTP serves again once descriptors are
- * free. The server inherits a low RLIMIT_NOFILE from this process. */
+ * free. The server's limit is lowered from here (prlimit). */
 Test(http_integration, out_of_descriptors_pauses_accepts, .timeout = 30)
 {
 	struct tracker t;
 	static struct hconn c[40];
-	static struct hreply r;
-	struct rlimit old, low;
+	struct rlimit low;
 
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	low = old;
-	low.rlim_cur = 24; /* ~10 in use after start-up */
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 	tracker_start(&t, (const char *[]){"--workers", "1", "--metrics=", NULL});
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* After start-up, where it raises its own limit: ~10 are in use. */
+	cr_assert_eq(prlimit(t.pid, RLIMIT_NOFILE, NULL, &low), 0);
+	low.rlim_cur = 24;
+	cr_assert_eq(prlimit(t.pid, RLIMIT_NOFILE, &low, NULL), 0, "%s", strerror(errno));
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		hc_open(&c[i], &t.http4); /* the kernel completes them; accepts fail */
@@ -1618,19 +1648,8 @@ Test(http_integration, out_of_descriptors_pauses_accepts, .timeout = 30)
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		hc_close(&c[i]);
 
-	bool served = false;
-	for (int i = 0; i < 50 && !served; i++) {
-		static struct hconn later;
-		hc_open(&later, &t.http4);
-		static const char req[] = "GET /health HTTP/1.1\r\n\r\n";
-		if (send_all(later.fd, req, sizeof(req) - 1) == 0 &&
-		    hc_read_reply(&later, &r, 500) == 0)
-			served = r.status == 200;
-		hc_close(&later);
-		if (!served)
-			usleep(100 * 1000);
-	}
-	cr_assert(served, "HTTP never served again after descriptors were freed");
+	cr_assert(health_served_within(&t.http4, 50),
+		  "HTTP never served again after descriptors were freed");
 	tracker_stop(&t);
 	unsigned long long errors = log_counter(&t, "http_accept_errors");
 	cr_assert_gt(errors, 0, "no accept ran out of descriptors");
