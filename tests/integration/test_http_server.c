@@ -1622,6 +1622,24 @@ Test(http_integration, soft_descriptor_limit_is_raised, .timeout = 30)
 	tracker_stop(&t);
 }
 
+/* A hard descriptor limit short of the connection limit is warned about at
+ * start-up (and the server still starts). */
+Test(http_integration, short_descriptor_limit_is_warned, .timeout = 30)
+{
+	struct tracker t;
+	struct rlimit rl;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 1000000)
+		cr_skip_test("hard descriptor limit %llu covers 1,000,000 connections",
+			     (unsigned long long)rl.rlim_max);
+	start_with_config(&t, "[http]\nmax_connections = 1000000\n", "1");
+	cr_assert(strstr(t.log, "warn: descriptors: the limit"), "%s", t.log);
+	cr_assert(strstr(t.log, "1000000 HTTP connections per worker need (1000064)"), "%s",
+		  t.log);
+	tracker_stop(&t);
+}
+
 /* Out of file descriptors: each accept fails at once (EMFILE), waiting
  * client or not. The listener pauses a second instead of re-arming in a
  * spin, UDP keeps answering, and HTTP serves again once descriptors are
