@@ -229,13 +229,7 @@ struct ur_state {
 
 static struct io_uring_sqe *ur_sqe(struct ur_state *u)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		io_uring_submit(&u->ring); /* full within one turn: push what we have */
-		sqe = io_uring_get_sqe(&u->ring);
-	}
-	return sqe;
+	return ringutil_get_sqe(&u->ring);
 }
 
 static void ur_arm(struct ur_state *u)

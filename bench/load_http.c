@@ -6,7 +6,8 @@
  * request gets a fresh connection (Connection: close) and the connection is
  * closed once the response is read. Sockets are made and closed through the
  * ring; TCP_NODELAY is set only before a request longer than NODELAY_ABOVE.
- * A request's send and the response's recv are queued together; a response is complete when its Content-Length is in.
+ * A request's send and the response's recv are queued together; a response
+ * is complete when its Content-Length is in.
  * Checks: status 200 and a bencoded body holding "8:intervali" (announce) or
  * "5:files" (scrape); "14:failure reason" counts as an error reply; anything
  * else is malformed. A request without a complete response after
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "ringutil.h"
 #include "udp.h"
 
 #define REQ_CAP 6144   /* a 74-hash scrape is ~4.8 KB */
@@ -214,13 +216,7 @@ static bool scrape_turn(struct http_engine *e)
 
 static struct io_uring_sqe *get_sqe(struct http_engine *e)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
-
-	if (!sqe) {
-		io_uring_submit(&e->ring);
-		sqe = io_uring_get_sqe(&e->ring);
-	}
-	return sqe;
+	return ringutil_get_sqe(&e->ring);
 }
 
 static bool queue_op(struct http_engine *e, struct http_conn *c, enum op op)
@@ -279,19 +275,10 @@ static void conn_open(struct http_engine *e, struct http_conn *c, uint64_t now)
 	}
 }
 
-/* Closes fd through the ring (the close is not a system call of its own);
- * its completion names no connection. At once when the ring is full. */
+/* Closes fd through the ring; a failure's completion names no connection. */
 static void close_fd(struct http_engine *e, int fd)
 {
-	struct io_uring_sqe *sqe = get_sqe(e);
-
-	if (!sqe) {
-		close(fd);
-		return;
-	}
-	io_uring_prep_close(sqe, fd);
-	io_uring_sqe_set_data64(sqe, UD_MAKE(0, UINT32_MAX));
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	ringutil_close(&e->ring, fd, UD_MAKE(0, UINT32_MAX));
 }
 
 /* Closes now if nothing is in flight; else shuts the socket down so that

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "bufring.h"
+#include "ringutil.h"
 #include "load_udp.h"
 
 #define BGID 0
@@ -109,13 +110,7 @@ static void teardown(struct uring_io *io)
 
 static struct io_uring_sqe *get_sqe(struct uring_io *io)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
-
-	if (!sqe) {
-		io_uring_submit(&io->ring);
-		sqe = io_uring_get_sqe(&io->ring);
-	}
-	return sqe;
+	return ringutil_get_sqe(&io->ring);
 }
 
 static void recv_arm(struct uring_io *io, uint32_t sock)

@@ -135,8 +135,6 @@ static void log_xdp_counters(const struct xdp_filter *f)
 	log_info("xdp counters:%s", line);
 }
 
-/* Blocks the signals we handle in every thread (workers inherit the mask)
- * and returns a signalfd for them, or -1. */
 /* Raises the soft descriptor limit to the hard one (a shell's default of
  * 1024 is below one worker's default HTTP connection limit), and warns when
  * even that is short of what the HTTP connection limits can use: past it,
@@ -163,6 +161,8 @@ static void descriptors_setup(const struct config *cfg, unsigned workers)
 			 (unsigned long long)rl.rlim_cur, cfg->http_max_connections, need);
 }
 
+/* Blocks the signals we handle in every thread (workers inherit the mask)
+ * and returns a signalfd for them, or -1. */
 static int signals_setup(void)
 {
 	sigset_t set;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #define QUIESCE_MAX_NS 2000000000ULL /* for the completions of the cancelled */
 
@@ -15,6 +16,30 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct io_uring_sqe *ringutil_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+void ringutil_close(struct io_uring *ring, int fd, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = ringutil_get_sqe(ring);
+
+	if (!sqe) {
+		close(fd);
+		return;
+	}
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, user_data);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 int ringutil_quiesce(struct io_uring *ring, bool files)

@@ -118,14 +118,7 @@ static void slot_put(struct worker *w, struct send_slot *s)
 
 struct io_uring_sqe *worker_get_sqe(struct worker *w)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-
-	if (!sqe) {
-		/* Queue full within one turn: push what we have and retry. */
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
-	}
-	return sqe;
+	return ringutil_get_sqe(&w->ring);
 }
 
 /* Queues slot's len bytes to origin's client from our socket of the same

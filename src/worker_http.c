@@ -7,8 +7,8 @@
  * getpeername per connection is one more system call); one recv and one
  * send at a time per connection; closes go through the ring (shutdowns
  * do not: io_uring runs them on a worker thread); keep-alive and
- * pipelining (requests of a connection are answered in order, one at a time); 400/404/405/414/431/505 for bad
- * requests, then close; bencoded failure reasons for bad parameters; idle and
+ * pipelining (requests of a connection are answered in order, one at a
+ * time); 400/404/405/414/431/505 for bad requests, then close; bencoded failure reasons for bad parameters; idle and
  * request-head timeouts and a per-worker connection limit checked once a
  * second. An announce for a torrent another worker owns goes to the owner
  * over the handoff ring and its answer comes back over the reverse ring;
@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bencode.h"
+#include "ringutil.h"
 #include "worker_internal.h"
 
 /* Room for the largest body: a 256-hash scrape or 200 dictionary-model
@@ -171,19 +172,10 @@ static struct http_conn *conn_alloc(struct worker *w, int fd)
 	return c;
 }
 
-/* Closes fd through the ring (no system call of its own); the completion is
- * not looked at. Closes at once when the ring is full. */
+/* Closes fd through the ring; a failure's completion is not looked at. */
 static void fd_close(struct worker *w, int fd)
 {
-	struct io_uring_sqe *sqe = worker_get_sqe(w);
-
-	if (!sqe) {
-		close(fd);
-		return;
-	}
-	io_uring_prep_close(sqe, fd);
-	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_OTHER, 0));
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	ringutil_close(&w->ring, fd, UD_MAKE(UD_OTHER, 0));
 }
 
 /* Closes the socket and frees the slot; in-flight operations must be done.
